@@ -1,0 +1,230 @@
+"""Type-check an expression's syntax tree against the schema and lower it to the typed IR.
+
+Every name resolves through the schema (there is no other way to reach data), so the IR only
+ever holds known field paths. Problems are appended to the caller's diagnostic list and a
+placeholder IR is returned, which lets the checker report every mistake in one pass.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Collection, Mapping
+from decimal import Decimal
+
+from dsl import expr as ir
+from dsl import syntax as s
+from dsl.errors import Diagnostic
+from dsl.schema import Field
+from dsl.types import Type, comparable
+
+_ERROR = ir.Lit(type=Type.BOOL, value=False)  # stands in for a subtree that had an error
+SECONDS = {"minute": 60, "hour": 3600, "day": 86400, "week": 604800}
+
+
+def number_value(value: Decimal) -> int | float:
+    """A source number as the IR stores it (int when whole)."""
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+class ExprChecker:
+    def __init__(self, fields: Mapping[str, Field], diagnostics: list[Diagnostic]) -> None:
+        self.fields = fields
+        self.diagnostics = diagnostics
+
+    def condition(self, node: s.Node, entities: Collection[str], where: str) -> ir.Expr:
+        """Check a condition (must be true/false) that may read only `entities`' fields."""
+        result, type_ = self._expr(node, entities, where)
+        if type_ not in (Type.BOOL, None):
+            self._error("E213", f"a condition must be true or false, but this is a {type_}", node,
+                        "compare it, e.g. `customer.total_assets >= 50_000`")
+            return _ERROR
+        if isinstance(result, ir.FieldRef):
+            return ir.BoolField(field=result)
+        return result
+
+    # ----- dispatch ------------------------------------------------------------------------
+
+    def _expr(self, node, entities, where) -> tuple[ir.Expr, Type | None]:
+        if isinstance(node, s.Literal):
+            return self._literal(node)
+        if isinstance(node, s.Name):
+            return self._field(node, entities, where)
+        if isinstance(node, s.Binary):
+            if node.op in ("and", "or"):
+                return self._logic(node, entities, where)
+            if node.op in ("+", "-", "*", "/"):
+                return self._arith(node, entities, where)
+            return self._compare(node, entities, where)
+        if isinstance(node, s.Unary):
+            return self._unary(node, entities, where)
+        if isinstance(node, s.InList):
+            return self._in(node, entities, where)
+        if isinstance(node, s.TimeTest):
+            return self._time_test(node, entities, where)
+        if isinstance(node, s.Call):
+            return self._call(node, entities, where)
+        self._error("E219", "this expression is not supported here", node)
+        return _ERROR, None
+
+    def _error(self, code: str, message: str, node, hint: str | None = None) -> None:
+        self.diagnostics.append(Diagnostic(code, message, node.span, hint))
+
+    # ----- leaves --------------------------------------------------------------------------
+
+    def _literal(self, node: s.Literal) -> tuple[ir.Expr, Type]:
+        if node.kind in ("number", "percent"):
+            return ir.Lit(type=Type.NUMBER, value=number_value(node.value)), Type.NUMBER
+        if node.kind == "string":
+            return ir.Lit(type=Type.STRING, value=node.value), Type.STRING
+        if node.kind == "date":
+            return ir.Lit(type=Type.DATE, value=node.value.isoformat()), Type.DATE
+        return ir.Lit(type=Type.BOOL, value=node.value), Type.BOOL
+
+    def _field(self, node: s.Name, entities, where) -> tuple[ir.Expr, Type | None]:
+        path = node.dotted
+        field = self.fields.get(path)
+        if field is None:
+            self._unknown_field(node, entities)
+            return _ERROR, None
+        if path.split(".")[0] not in entities:
+            allowed = ", ".join(sorted(entities))
+            self._error("E211", f"`{path}` cannot be used in {where}", node,
+                        f"only fields of {allowed} are available there")
+            return _ERROR, None
+        if field.type is Type.PRODUCTS:
+            self._error("E216", "`customer.products` is tested with holds()", node,
+                        'write `customer.holds("mortgage")`')
+            return _ERROR, None
+        ref = ir.FieldRef(path=path, type=field.type, nullable=field.nullable, custom=field.custom)
+        return ref, field.type
+
+    def _unknown_field(self, node: s.Name, entities) -> None:
+        path = node.dotted
+        candidates = [p for p in self.fields if p.split(".")[0] in entities]
+        match = difflib.get_close_matches(path, candidates, n=1, cutoff=0.7)
+        if len(node.parts) == 1:
+            hint = f"did you mean `{match[0]}`?" if match else "fields are written entity.field"
+            self._error("E210", f"unknown name `{path}`", node, hint)
+            return
+        hint = f"did you mean `{match[0]}`?" if match else (
+            "declare bank-specific attributes with `field customer.<name>: <type>`"
+        )
+        self._error("E210", f"unknown field `{path}`", node, hint)
+
+    # ----- operators -----------------------------------------------------------------------
+
+    def _logic(self, node: s.Binary, entities, where):
+        args: list[ir.Expr] = []
+        for side in (node.left, node.right):
+            checked = self.condition(side, entities, where)
+            same = ir.And if node.op == "and" else ir.Or
+            # Flatten `a and b and c` into one node: shallower trees for both backends.
+            args.extend(checked.args if isinstance(checked, same) else [checked])
+        return (ir.And(args=args) if node.op == "and" else ir.Or(args=args)), Type.BOOL
+
+    def _unary(self, node: s.Unary, entities, where):
+        if node.op == "not":
+            return ir.Not(arg=self.condition(node.arg, entities, where)), Type.BOOL
+        arg, type_ = self._expr(node.arg, entities, where)
+        if type_ not in (Type.NUMBER, None):
+            self._error("E218", f"cannot negate a {type_}", node)
+            return _ERROR, None
+        return ir.Neg(arg=arg), Type.NUMBER
+
+    def _arith(self, node: s.Binary, entities, where):
+        left, lt = self._expr(node.left, entities, where)
+        right, rt = self._expr(node.right, entities, where)
+        for side, type_ in ((node.left, lt), (node.right, rt)):
+            if type_ not in (Type.NUMBER, None):
+                self._error("E218", f"`{node.op}` needs numbers, but this is a {type_}", side)
+                return _ERROR, None
+        return ir.Arith(op=node.op, left=left, right=right), Type.NUMBER
+
+    def _compare(self, node: s.Binary, entities, where):
+        left, lt = self._expr(node.left, entities, where)
+        right, rt = self._expr(node.right, entities, where)
+        if lt is None or rt is None:
+            return _ERROR, Type.BOOL
+        if not comparable(lt, rt):
+            self._error("E212", f"cannot compare a {lt} with a {rt}", node,
+                        _compare_hint(lt, rt))
+            return _ERROR, Type.BOOL
+        if node.op not in ("==", "!=") and not lt.is_ordered:
+            self._error("E212", f"`{node.op}` does not apply to a {lt}", node,
+                        "use == or != for true/false values")
+            return _ERROR, Type.BOOL
+        return ir.Compare(op=node.op, left=left, right=right), Type.BOOL
+
+    def _in(self, node: s.InList, entities, where):
+        item, type_ = self._expr(node.item, entities, where)
+        values: list[ir.Lit] = []
+        for option in node.options:
+            if not isinstance(option, s.Literal):
+                self._error("E217", "list items must be literal values", option,
+                            'write the values themselves, e.g. ["won", "lost"]')
+                continue
+            lit, lit_type = self._literal(option)
+            if type_ is not None and not comparable(type_, lit_type):
+                self._error("E217", f"this list holds a {lit_type} but `in` tests a {type_}",
+                            option)
+                continue
+            values.append(lit)
+        if type_ is None:
+            return _ERROR, Type.BOOL
+        if not node.options:
+            self._error("E217", "an empty list matches nothing", node)
+        return ir.In(item=item, values=values, negated=node.negated), Type.BOOL
+
+    def _time_test(self, node: s.TimeTest, entities, where):
+        subject, type_ = self._expr(node.subject, entities, where)
+        if type_ is None:
+            return _ERROR, Type.BOOL
+        if node.kind == "is_today":
+            if not isinstance(subject, ir.FieldRef) or type_ not in (Type.DATE, Type.ANNIVERSARY):
+                self._error("E214", "`is today` needs a date field", node.subject,
+                            "e.g. `customer.birthday is today`")
+                return _ERROR, Type.BOOL
+            return ir.IsToday(field=subject), Type.BOOL
+        if type_ not in (Type.DATE, Type.DATETIME):
+            self._error("E215", f"`{node.kind.split('_')[0]} ... ago` needs a date or time, "
+                        f"but this is a {type_}", node.subject)
+            return _ERROR, Type.BOOL
+        seconds = self.fixed_seconds(node.duration)
+        if seconds is None:
+            return _ERROR, Type.BOOL
+        ago = ir.Ago(type=Type.DATETIME if type_ is Type.DATETIME else Type.DATE, seconds=seconds)
+        op = "<" if node.kind == "before_ago" else ">="
+        return ir.Compare(op=op, left=subject, right=ago), Type.BOOL
+
+    def _call(self, node: s.Call, entities, where):
+        name = node.target.dotted
+        if name != "customer.holds":
+            self._error("E216", f"unknown function `{name}`", node.target,
+                        'the one function is `customer.holds("product")`')
+            return _ERROR, None
+        if "customer" not in entities:
+            self._error("E211", f"`{name}` cannot be used in {where}", node)
+            return _ERROR, None
+        if len(node.args) != 1 or not (
+            isinstance(node.args[0], s.Literal) and node.args[0].kind == "string"
+        ):
+            self._error("E216", "holds() takes one product name in quotes", node,
+                        'e.g. `customer.holds("mortgage")`')
+            return _ERROR, None
+        return ir.Holds(product=node.args[0].value), Type.BOOL
+
+    def fixed_seconds(self, duration: s.Duration) -> int | None:
+        """A calendar-free duration in seconds, or a diagnostic."""
+        if duration.business or duration.unit not in SECONDS:
+            self._error("E220", f"`{duration}` has no fixed length here", duration,
+                        "use minutes, hours, days or weeks (not business time, months or years)")
+            return None
+        return int(duration.amount * SECONDS[duration.unit])
+
+
+def _compare_hint(left: Type, right: Type) -> str | None:
+    if Type.STRING in (left, right) and Type.NUMBER in (left, right):
+        return 'numbers are written without quotes: `50_000`, not `"50000"`'
+    if Type.DATETIME in (left, right):
+        return "compare times with `before N days ago` or `within N days`"
+    return None
