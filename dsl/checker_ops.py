@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dsl import syntax_ops as o
 from dsl.checker import Checker
+from dsl.checker_rules import check_template
 from dsl.types import Type
 
 TICKET_RECIPIENTS = ("assignee", "ticket.assignee", "manager")
@@ -48,6 +49,8 @@ def check_sla(checker: Checker, sla: o.Sla, ruleset_calendar: str) -> None:
         checker.duration(step.after)
         if step.recipient is not None:
             checker.recipient(step.recipient, TICKET_RECIPIENTS)
+        if step.template is not None:
+            check_template(checker, "notify", step.template)
         if step.priority is not None and step.priority.value not in priorities:
             checker.error("E313", f"no target defines priority `{step.priority.value}`",
                           step.priority.span, checker.suggest(step.priority.value, priorities))

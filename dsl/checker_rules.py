@@ -119,6 +119,8 @@ def check_action(checker: Checker, action, context) -> None:
         checker.condition(action.cancel_when, AUDIENCE, "a cancel condition")
     elif isinstance(action, s.Notify):
         checker.recipient(action.recipient, CUSTOMER_RECIPIENTS)
+        if action.template is not None:
+            check_template(checker, "notify", action.template)
 
 
 def check_template(checker: Checker, channel: str, template: s.Ident) -> None:
