@@ -1,0 +1,90 @@
+"""Settings for every rulebank process, read from `RULEBANK_*` environment variables.
+
+This is the only module that reads the environment; everything else receives a `Settings`
+(or one of its groups) from a composition root. Groups nest with `__`, so
+`RULEBANK_DATABASE__URL` sets `database.url`. The flat names the issues and docs use,
+`RULEBANK_DATABASE_URL` and `RULEBANK_TEMPORAL_ADDRESS`, are accepted too; an explicit nested
+value or constructor argument wins over the flat one. Defaults run everything on a laptop.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal, Self
+
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class DatabaseSettings(BaseModel):
+    # Relative to the current directory: `make run` keeps its state under `.rulebank/`.
+    # repr=False: a production URL carries the database password.
+    url: str = Field(default="sqlite:///.rulebank/rulebank.db", repr=False)
+    echo: bool = False
+
+
+class TemporalSettings(BaseModel):
+    address: str = "127.0.0.1:7233"
+    namespace: str = "default"
+    task_queue: str = "rulebank"
+
+
+class ApiSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    # Request bodies (rule files, event batches) above this are refused before parsing.
+    max_body_bytes: int = Field(default=1_000_000, gt=0)
+    page_size_max: int = Field(default=500, gt=0)
+
+
+class DeliverySettings(BaseModel):
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    sms_gateway_url: str | None = None
+    push_gateway_url: str | None = None
+    # A credential: SecretStr keeps it out of reprs, logs and error messages.
+    gateway_token: SecretStr | None = None
+
+
+class Settings(BaseSettings):
+    """All settings; construct directly with overrides in tests, use `get_settings()` elsewhere."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="RULEBANK_",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    environment: Literal["dev", "prod"] = "dev"
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    temporal: TemporalSettings = Field(default_factory=TemporalSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+
+    # Flat aliases; folded into their groups below and left out of dumps.
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("RULEBANK_DATABASE_URL"),
+        exclude=True,
+        repr=False,
+    )
+    temporal_address: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("RULEBANK_TEMPORAL_ADDRESS"),
+        exclude=True,
+        repr=False,
+    )
+
+    @model_validator(mode="after")
+    def _fold_flat_aliases(self) -> Self:
+        if self.database_url and "url" not in self.database.model_fields_set:
+            self.database = self.database.model_copy(update={"url": self.database_url})
+        if self.temporal_address and "address" not in self.temporal.model_fields_set:
+            self.temporal = self.temporal.model_copy(update={"address": self.temporal_address})
+        return self
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment once."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Alembic migrations for the rulebank schema; run them through `store.migrate`."""

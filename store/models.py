@@ -1,0 +1,39 @@
+"""Every table, imported in one place so `Base.metadata` is complete.
+
+Import models from here (or their own modules); Alembic's env and the schema tests read
+`Base.metadata` through this module.
+"""
+
+from store.audit import AuditEntry
+from store.base import Base
+from store.customer import Consent, ConsentChannel, ConsentPurpose, Customer, CustomerKind, Holding
+from store.event import Event
+from store.outbox import ContactDecision, Decision, Message, MessageStatus
+from store.registry import Ruleset, RulesetVersion, VersionStatus
+from store.user import ApiKey, Role, User
+from store.work import Lead, Task, Ticket
+
+__all__ = [
+    "ApiKey",
+    "AuditEntry",
+    "Base",
+    "Consent",
+    "ConsentChannel",
+    "ConsentPurpose",
+    "ContactDecision",
+    "Customer",
+    "CustomerKind",
+    "Decision",
+    "Event",
+    "Holding",
+    "Lead",
+    "Message",
+    "MessageStatus",
+    "Role",
+    "Ruleset",
+    "RulesetVersion",
+    "Task",
+    "Ticket",
+    "User",
+    "VersionStatus",
+]
