@@ -16,8 +16,25 @@ from dsl import syntax as s
 from dsl import syntax_ops as o
 from dsl.errors import Diagnostic, Span
 
-REPEATABLE = {"cap", "action", "step", "require", "exit", "target", "condition", "escalation",
-              "field", "policy", "segment", "campaign", "journey", "sla", "lead", "ladder", "pool"}
+REPEATABLE = {
+    "cap",
+    "action",
+    "step",
+    "require",
+    "exit",
+    "target",
+    "condition",
+    "escalation",
+    "field",
+    "policy",
+    "segment",
+    "campaign",
+    "journey",
+    "sla",
+    "lead",
+    "ladder",
+    "pool",
+}
 
 
 def span_of(item) -> Span:
@@ -67,16 +84,24 @@ class SyntaxBuilder(Transformer):
                 target.append(value)
                 continue
             if key in seen:
-                self._error("E110", f"`{key}` is given twice in this block", span,
-                            f"the first one is on line {seen[key].line}; keep one")
+                self._error(
+                    "E110",
+                    f"`{key}` is given twice in this block",
+                    span,
+                    f"the first one is on line {seen[key].line}; keep one",
+                )
             seen[key] = span
             setattr(block, key, value)
 
     def _time_or_error(self, token: Token) -> dt.time:
         value = _time(token)
         if value is None:
-            self._error("E111", f"`{token}` is not a time of day", span_of(token),
-                        "write 24-hour time from 00:00 to 23:59")
+            self._error(
+                "E111",
+                f"`{token}` is not a time of day",
+                span_of(token),
+                "write 24-hour time from 00:00 to 23:59",
+            )
             return dt.time(0, 0)
         return value
 
@@ -211,8 +236,15 @@ class SyntaxBuilder(Transformer):
 
     def task(self, meta, c):
         options = {key: value for key, value in c[3:]}
-        task = s.Task(_ident(c[0]), c[1], c[2], options.get("escalate_to"),
-                      options.get("cancel_when"), options.get("note"), span_of(meta))
+        task = s.Task(
+            _ident(c[0]),
+            c[1],
+            c[2],
+            options.get("escalate_to"),
+            options.get("cancel_when"),
+            options.get("note"),
+            span_of(meta),
+        )
         return ("actions", task, span_of(meta))
 
     def on_overdue(self, meta, c):

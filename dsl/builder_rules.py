@@ -33,8 +33,11 @@ class TreeBuilder(SyntaxBuilder):
         return ("journey", block, span_of(meta))
 
     def trigger(self, meta, c):
-        return ("trigger", s.Trigger(c[0], c[1] if len(c) > 1 else None, span_of(meta)),
-                span_of(meta))
+        return (
+            "trigger",
+            s.Trigger(c[0], c[1] if len(c) > 1 else None, span_of(meta)),
+            span_of(meta),
+        )
 
     def entry_when(self, meta, c):
         return ("when", c[0], span_of(meta))
@@ -145,8 +148,9 @@ class TreeBuilder(SyntaxBuilder):
 
     def escalation(self, meta, c):
         (trigger, clock, percent, after), (action, recipient, template, priority) = c
-        return o.Escalation(trigger, clock, percent, after, action, recipient, template, priority,
-                            span_of(meta))
+        return o.Escalation(
+            trigger, clock, percent, after, action, recipient, template, priority, span_of(meta)
+        )
 
     def at_percent(self, meta, c):
         return ("at_percent", _ident(c[1]), float(str(c[0]).rstrip("%")), None)
@@ -223,12 +227,12 @@ class TreeBuilder(SyntaxBuilder):
         return o.PoolRule("cooldown", None, c[0], None, span_of(meta))
 
     def claim_limit(self, meta, c):
-        return o.PoolRule("claim_limit", self._int(c[0], "a claim limit"), None, None,
-                          span_of(meta))
+        return o.PoolRule(
+            "claim_limit", self._int(c[0], "a claim limit"), None, None, span_of(meta)
+        )
 
     def hold_limit(self, meta, c):
-        return o.PoolRule("hold_limit", self._int(c[0], "a hold limit"), None, None,
-                          span_of(meta))
+        return o.PoolRule("hold_limit", self._int(c[0], "a hold limit"), None, None, span_of(meta))
 
     # ----- expressions ---------------------------------------------------------------------
 
@@ -280,8 +284,12 @@ class TreeBuilder(SyntaxBuilder):
         try:
             value = dt.date.fromisoformat(str(c[0]))
         except ValueError:
-            self._error("E113", f"`{c[0]}` is not a calendar date", span_of(c[0]),
-                        "write dates as YYYY-MM-DD")
+            self._error(
+                "E113",
+                f"`{c[0]}` is not a calendar date",
+                span_of(c[0]),
+                "write dates as YYYY-MM-DD",
+            )
             value = dt.date(1970, 1, 1)
         return s.Literal("date", value, span_of(c[0]))
 

@@ -14,8 +14,8 @@ from functools import cache
 
 from dsl import expr as ir
 from dsl import syntax as s
-from dsl.errors import Diagnostic, DslError, Severity
-from dsl.exprcheck import ExprChecker
+from dsl.errors import Diagnostic, DslError, Severity, Span
+from dsl.exprcheck import ExprChecker, closest_path
 from dsl.schema import BUILTIN_FIELDS, CHANNELS, DECLARABLE_TYPES, EVENT_TYPES, Field
 from dsl.templates_catalog import TemplateCatalog
 from dsl.types import Type
@@ -74,6 +74,11 @@ class Checker:
         """The IR already checked for a node."""
         return None if node is None else self.ir.get(id(node))
 
+    def suggest_path(self, path: str, options) -> str | None:
+        """A did-you-mean hint for a dotted path, comparing the last part first."""
+        match = closest_path(path, list(options))
+        return f"did you mean `{match}`?" if match else None
+
     def suggest(self, word: str, options) -> str | None:
         match = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
         return f"did you mean `{match[0]}`?" if match else None
@@ -92,8 +97,12 @@ class Checker:
             self._policy(policy)
         for segment in self.file.segments:
             if segment.where is None:
-                self.error("E304", f"segment `{segment.name.value}` has no `where` line",
-                           segment.name.span, "add `where <condition>` under it")
+                self.error(
+                    "E304",
+                    f"segment `{segment.name.value}` has no `where` line",
+                    segment.name.span,
+                    "add `where <condition>` under it",
+                )
             self.condition(segment.where, AUDIENCE, "a segment")
         for campaign in self.file.campaigns:
             check_campaign(self, campaign)
@@ -115,8 +124,12 @@ class Checker:
         header = self.file.header
         timezone = header.timezone.value if header.timezone else DEFAULT_TIMEZONE
         if header.timezone and timezone not in _zones():
-            self.error("E201", f"unknown time zone `{timezone}`", header.timezone.span,
-                       self.suggest(timezone, _zones()) or "use an IANA name like Asia/Shanghai")
+            self.error(
+                "E201",
+                f"unknown time zone `{timezone}`",
+                header.timezone.span,
+                _suggest_zone(timezone) or "use an IANA name like Asia/Shanghai",
+            )
         calendar = header.calendar.value if header.calendar else "CN"
         if header.calendar:
             self.calendar_name(header.calendar)
@@ -128,31 +141,48 @@ class Checker:
             self.error("E202", f"unknown calendar `{ident.value}`", ident.span, hint)
 
     def _fields(self) -> None:
+        declared: dict[str, Span] = {}
         for decl in self.file.fields:
             path = decl.path.dotted
             if len(decl.path.parts) != 2 or decl.path.parts[0] != "customer":
-                self.error("E203", f"`{path}`: only customer fields can be declared",
-                           decl.path.span, "write `field customer.<name>: <type>`")
+                self.error(
+                    "E203",
+                    f"`{path}`: only customer fields can be declared",
+                    decl.path.span,
+                    "write `field customer.<name>: <type>`",
+                )
                 continue
             if path in BUILTIN_FIELDS:
-                self.error("E205", f"`{path}` is already a built-in field", decl.path.span)
+                self.error(
+                    "E205",
+                    f"`{path}` is already a built-in field",
+                    decl.path.span,
+                    "remove this line; the built-in field can be used as it is",
+                )
                 continue
-            if self.fields.get(path, None) is not None:
-                self.error("E206", f"`{path}` is declared twice", decl.path.span)
+            if path in declared:
+                self.error(
+                    "E206",
+                    f"`{path}` is declared twice",
+                    decl.path.span,
+                    f"the first declaration is on line {declared[path].line}; keep one",
+                )
                 continue
+            declared[path] = decl.path.span
             type_ = DECLARABLE_TYPES.get(decl.type_name.value)
             if type_ is None:
                 hint = self.suggest(decl.type_name.value, DECLARABLE_TYPES) or (
-                    f"types: {', '.join(DECLARABLE_TYPES)}")
-                self.error("E204", f"unknown type `{decl.type_name.value}`",
-                           decl.type_name.span, hint)
+                    f"types: {', '.join(DECLARABLE_TYPES)}"
+                )
+                self.error(
+                    "E204", f"unknown type `{decl.type_name.value}`", decl.type_name.span, hint
+                )
                 continue
             self.fields[path] = Field(path, type_, nullable=True, custom=True)
 
     def _unique_names(self) -> None:
         groups = {
-            "rule": [*self.file.campaigns, *self.file.journeys, *self.file.slas,
-                     *self.file.leads],
+            "rule": [*self.file.campaigns, *self.file.journeys, *self.file.slas, *self.file.leads],
             "segment": self.file.segments,
             "policy": self.file.policies,
         }
@@ -161,8 +191,12 @@ class Checker:
             for block in blocks:
                 name = block.name
                 if name.value in seen:
-                    self.error("E301", f"a {kind} named `{name.value}` already exists",
-                               name.span, f"the first is on line {seen[name.value].span.line}")
+                    self.error(
+                        "E301",
+                        f"a {kind} named `{name.value}` already exists",
+                        name.span,
+                        f"the first is on line {seen[name.value].span.line}",
+                    )
                 seen.setdefault(name.value, name)
 
     def _policy(self, policy: s.Policy) -> None:
@@ -173,8 +207,12 @@ class Checker:
             known = self.fields.get(path.dotted)
             if path.parts[0] != "consent" or known is None or known.type is not Type.BOOL:
                 consents = [p for p in self.fields if p.startswith("consent.")]
-                self.error("E221", f"`requires` takes a consent, not `{path.dotted}`", path.span,
-                           self.suggest(path.dotted, consents) or "e.g. consent.marketing")
+                self.error(
+                    "E221",
+                    f"`requires` takes a consent, not `{path.dotted}`",
+                    path.span,
+                    self.suggest_path(path.dotted, consents) or f"consents: {', '.join(consents)}",
+                )
 
     def rule_category(self, rule) -> str:
         """A rule's category: its own, else its named policy's, else marketing."""
@@ -193,14 +231,28 @@ class Checker:
 
     def category(self, ident: s.Ident | None) -> None:
         if ident is not None and ident.value not in CATEGORIES:
-            self.error("E318", f"unknown category `{ident.value}`", ident.span,
-                       "a rule is either `marketing` or `service`")
+            self.error(
+                "E318",
+                f"unknown category `{ident.value}`",
+                ident.span,
+                "a rule is either `marketing` or `service`",
+            )
 
     def cap(self, cap: s.Cap) -> None:
         if cap.unit.value not in ("messages", "contacts"):
-            self.error("E320", f"caps count messages, not `{cap.unit.value}`", cap.unit.span)
+            self.error(
+                "E320",
+                f"caps count messages, not `{cap.unit.value}`",
+                cap.unit.span,
+                "write e.g. `at_most 3 messages per customer per 7 days`",
+            )
         if cap.per.value != "customer":
-            self.error("E320", f"caps are per customer, not per `{cap.per.value}`", cap.per.span)
+            self.error(
+                "E320",
+                f"caps are per customer, not per `{cap.per.value}`",
+                cap.per.span,
+                "write e.g. `at_most 3 messages per customer per 7 days`",
+            )
         if cap.count < 1:
             self.error("E316", "a cap must allow at least one message", cap.span)
         self.duration(cap.window)
@@ -210,8 +262,12 @@ class Checker:
         if duration is None:
             return
         if duration.amount != duration.amount.to_integral_value() or duration.amount <= 0:
-            self.error("E316", f"`{duration}` must be a whole, positive amount", duration.span,
-                       "write e.g. `90 minutes` instead of `1.5 hours`")
+            self.error(
+                "E316",
+                f"`{duration}` must be a whole, positive amount",
+                duration.span,
+                "write e.g. `90 minutes` instead of `1.5 hours`",
+            )
 
     def channel(self, ident: s.Ident) -> bool:
         if ident.value in CHANNELS:
@@ -222,20 +278,32 @@ class Checker:
 
     def event_type(self, name: s.Name) -> None:
         if name.dotted not in EVENT_TYPES:
-            hint = self.suggest(name.dotted, EVENT_TYPES) or "see docs/language.md for events"
+            hint = self.suggest(name.dotted, EVENT_TYPES) or f"events: {', '.join(EVENT_TYPES)}"
             self.error("E308", f"unknown event `{name.dotted}`", name.span, hint)
 
     def recipient(self, recipient: s.Recipient, allowed_fields) -> None:
         if recipient.kind != "field" or recipient.value in allowed_fields:
             return
-        hint = self.suggest(recipient.value, allowed_fields) or (
-            "name a role instead: `role branch_manager`")
-        self.error("E319", f"`{recipient.value}` is not someone a task can go to here",
-                   recipient.span, hint)
+        hint = self.suggest_path(recipient.value, allowed_fields) or (
+            "name a role instead: `role branch_manager`"
+        )
+        self.error(
+            "E319",
+            f"`{recipient.value}` is not someone a task can go to here",
+            recipient.span,
+            hint,
+        )
+
+
+def _suggest_zone(zone: str) -> str | None:
+    # Compare the city within the same region: "Asia/Shanghia" -> "Asia/Shanghai", while
+    # "Asia/Beijing" (not an IANA name) gets no misleading "Asia/Brunei".
+    region, _, city = zone.rpartition("/")
+    cities = {z.rpartition("/")[2]: z for z in _zones() if z.rpartition("/")[0] == region}
+    match = difflib.get_close_matches(city, list(cities), n=1, cutoff=0.75)
+    return f"did you mean `{cities[match[0]]}`?" if match else None
 
 
 def check(file: s.RulesetFile, catalog: TemplateCatalog | None = None) -> Checked:
     """Check a parsed file; raises DslError carrying every error (and the warnings)."""
     return Checker(file, catalog).run()
-
-

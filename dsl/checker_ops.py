@@ -9,6 +9,8 @@ from __future__ import annotations
 from dsl import syntax_ops as o
 from dsl.checker import Checker
 from dsl.checker_rules import check_template
+from dsl.errors import Span
+from dsl.exprcheck import SECONDS
 from dsl.types import Type
 
 TICKET_RECIPIENTS = ("assignee", "ticket.assignee", "manager")
@@ -22,12 +24,21 @@ def check_sla(checker: Checker, sla: o.Sla, ruleset_calendar: str) -> None:
     _applies_to(checker, sla.applies_to, "ticket", sla.name)
     if sla.calendar is not None:
         checker.calendar_name(sla.calendar)
-    if sla.hours is not None and not sla.hours.around_the_clock:
-        if sla.hours.start >= sla.hours.end:
-            checker.error("E322", "business hours must start before they end", sla.hours.span)
+    hours = sla.hours
+    if hours is not None and not hours.around_the_clock and hours.start >= hours.end:
+        checker.error(
+            "E322",
+            "business hours must start before they end",
+            hours.span,
+            "write the opening time first, e.g. `hours business 09:00 to 18:00`",
+        )
     if sla.timezone_from is not None and sla.timezone_from.value not in TIMEZONE_SOURCES:
-        checker.error("E323", f"time zone source `{sla.timezone_from.value}` is unknown",
-                      sla.timezone_from.span, "use `timezone from branch` or `from customer`")
+        checker.error(
+            "E323",
+            f"time zone source `{sla.timezone_from.value}` is unknown",
+            sla.timezone_from.span,
+            "use `timezone from branch` or `from customer`",
+        )
     if sla.start_from is not None:
         _field_of(checker, sla.start_from, "ticket", (Type.DATETIME,), "a ticket time")
     if sla.never_assign is not None:
@@ -42,8 +53,13 @@ def check_sla(checker: Checker, sla: o.Sla, ruleset_calendar: str) -> None:
     priorities = {target.priority.value for target in sla.targets}
     for step in sla.escalations:
         if step.clock.value not in clocks:
-            checker.error("E313", f"no target defines a `{step.clock.value}` clock",
-                          step.clock.span, checker.suggest(step.clock.value, clocks))
+            checker.error(
+                "E313",
+                f"no target defines a `{step.clock.value}` clock",
+                step.clock.span,
+                checker.suggest(step.clock.value, clocks)
+                or f"clocks with a target: {', '.join(sorted(clocks)) or 'none'}",
+            )
         if step.percent is not None and not 0 < step.percent < 100:
             checker.error("E317", "a warning percentage lies between 0% and 100%", step.span)
         checker.duration(step.after)
@@ -52,20 +68,30 @@ def check_sla(checker: Checker, sla: o.Sla, ruleset_calendar: str) -> None:
         if step.template is not None:
             check_template(checker, "notify", step.template)
         if step.priority is not None and step.priority.value not in priorities:
-            checker.error("E313", f"no target defines priority `{step.priority.value}`",
-                          step.priority.span, checker.suggest(step.priority.value, priorities))
+            checker.error(
+                "E313",
+                f"no target defines priority `{step.priority.value}`",
+                step.priority.span,
+                checker.suggest(step.priority.value, priorities)
+                or f"priorities with a target: {', '.join(sorted(priorities)) or 'none'}",
+            )
 
 
 def _targets(checker: Checker, sla: o.Sla) -> set[str]:
     if not sla.targets:
-        checker.error("E325", f"sla `{sla.name.value}` has no target", sla.name.span,
-                      "add `target normal: first_response 8 business hours, ...`")
+        checker.error(
+            "E325",
+            f"sla `{sla.name.value}` has no target",
+            sla.name.span,
+            "add `target normal: first_response 8 business hours, ...`",
+        )
     clocks: set[str] = set()
     seen: set[str] = set()
     for target in sla.targets:
         if target.priority.value in seen:
-            checker.error("E324", f"priority `{target.priority.value}` has two targets",
-                          target.priority.span)
+            checker.error(
+                "E324", f"priority `{target.priority.value}` has two targets", target.priority.span
+            )
         seen.add(target.priority.value)
         names = [clock.clock.value for clock in target.clocks]
         for clock in target.clocks:
@@ -82,20 +108,31 @@ def check_lead(checker: Checker, lead: o.Lead) -> None:
     if lead.calendar is not None:
         checker.calendar_name(lead.calendar)
     if lead.assign is None:
-        checker.error("E314", f"lead `{lead.name.value}` has no `assign` line", lead.name.span,
-                      'add `assign round_robin in team "..."`')
+        checker.error(
+            "E314",
+            f"lead `{lead.name.value}` has no `assign` line",
+            lead.name.span,
+            'add `assign round_robin in team "..."`',
+        )
     elif lead.assign.strategy.value not in STRATEGIES:
-        checker.error("E314", f"unknown assignment `{lead.assign.strategy.value}`",
-                      lead.assign.strategy.span,
-                      checker.suggest(lead.assign.strategy.value, STRATEGIES)
-                      or f"use one of: {', '.join(STRATEGIES)}")
+        checker.error(
+            "E314",
+            f"unknown assignment `{lead.assign.strategy.value}`",
+            lead.assign.strategy.span,
+            checker.suggest(lead.assign.strategy.value, STRATEGIES)
+            or f"use one of: {', '.join(STRATEGIES)}",
+        )
     if lead.assign is not None and lead.assign.by is not None:
         _field_of(checker, lead.assign.by, "lead", (Type.STRING,), "a lead field")
     if lead.capacity is not None and lead.capacity < 1:
-        checker.error("E316", "capacity must be at least 1", lead.name.span)
+        checker.error("E316", "capacity must be at least 1", _line_span(checker, lead, "capacity"))
     if lead.first_contact is None:
-        checker.error("E315", f"lead `{lead.name.value}` has no first-contact deadline",
-                      lead.name.span, "add `first_contact within 24 hours`")
+        checker.error(
+            "E315",
+            f"lead `{lead.name.value}` has no first-contact deadline",
+            lead.name.span,
+            "add `first_contact within 24 hours`",
+        )
     else:
         checker.duration(lead.first_contact.within)
         _ladder_action(checker, lead.first_contact.otherwise)
@@ -106,10 +143,15 @@ def check_lead(checker: Checker, lead: o.Lead) -> None:
     for step in lead.overdue:
         checker.duration(step.after)
         _ladder_action(checker, step.action)
-        key = (step.after.business, step.after.unit, step.after.amount)
-        if previous is not None and previous[1:] == key[1:] and previous >= key:
-            checker.error("E326", "overdue steps must come in increasing order", step.span)
-        previous = key
+        key = _wait_key(step.after)
+        if previous is not None and previous[1][0] == key[0] and previous[1][1] >= key[1]:
+            checker.error(
+                "E326",
+                "overdue steps must come in increasing order",
+                step.span,
+                f"the step before waits {previous[0]}; list the steps from the shortest wait",
+            )
+        previous = (step.after, key)
     for rule in lead.pool:
         checker.duration(rule.duration)
         if rule.field is not None:
@@ -118,6 +160,25 @@ def check_lead(checker: Checker, lead: o.Lead) -> None:
             checker.error("E316", "customer levels run from 1 to 5", rule.span)
         if rule.kind in ("claim_limit", "hold_limit") and (rule.number or 0) < 1:
             checker.error("E316", "a limit must be at least 1", rule.span)
+
+
+def _wait_key(duration) -> tuple[tuple, object]:
+    # Business time only compares with the same business unit; clock time converts freely.
+    if not duration.business and duration.unit in SECONDS:
+        return ("clock",), duration.amount * SECONDS[duration.unit]
+    return (duration.business, duration.unit), duration.amount
+
+
+def _line_span(checker: Checker, block, keyword: str) -> Span:
+    # Some single-valued lines keep only their value; find the line itself for the caret.
+    lines = checker.file.source.splitlines()
+    last = min(block.span.end_line or len(lines), len(lines))
+    for number in range(block.span.line, last + 1):
+        text = lines[number - 1]
+        if text.lstrip(" ").startswith(keyword + " "):
+            content = text.split("#", 1)[0].rstrip()
+            return Span(number, len(text) - len(text.lstrip(" ")) + 1, number, len(content) + 1)
+    return block.name.span
 
 
 def _ladder_action(checker: Checker, action: o.LadderAction | None) -> None:
@@ -131,13 +192,20 @@ def _ladder_action(checker: Checker, action: o.LadderAction | None) -> None:
 
 def _applies_to(checker: Checker, applies: o.AppliesTo | None, entity: str, name) -> None:
     if applies is None:
-        checker.error("E312", f"`{name.value}` does not say what it applies to", name.span,
-                      f"add `applies to {entity} where ...`")
+        checker.error(
+            "E312",
+            f"`{name.value}` does not say what it applies to",
+            name.span,
+            f"add `applies to {entity} where ...`",
+        )
         return
     if applies.entity.value != entity:
-        checker.error("E312", f"this rule applies to a {entity}, not a "
-                      f"`{applies.entity.value}`", applies.entity.span,
-                      f"write `applies to {entity} where ...`")
+        checker.error(
+            "E312",
+            f"this rule applies to a {entity}, not a `{applies.entity.value}`",
+            applies.entity.span,
+            f"write `applies to {entity} where ...`",
+        )
         return
     checker.condition(applies.where, (entity,), f"a {entity} rule")
 
@@ -145,7 +213,13 @@ def _applies_to(checker: Checker, applies: o.AppliesTo | None, entity: str, name
 def _field_of(checker: Checker, name, entity: str, types, what: str) -> None:
     field = checker.fields.get(name.dotted)
     if field is None or name.parts[0] != entity or field.type not in types:
-        candidates = [p for p, f in checker.fields.items()
-                      if p.startswith(entity + ".") and f.type in types]
-        checker.error("E327", f"`{name.dotted}` is not {what}", name.span,
-                      checker.suggest(name.dotted, candidates))
+        candidates = [
+            p for p, f in checker.fields.items() if p.startswith(entity + ".") and f.type in types
+        ]
+        checker.error(
+            "E327",
+            f"`{name.dotted}` is not {what}",
+            name.span,
+            checker.suggest_path(name.dotted, candidates)
+            or f"use one of: {', '.join(candidates) or 'none'}",
+        )

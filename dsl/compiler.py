@@ -19,12 +19,20 @@ from dsl.parser import parse
 from dsl.result import CompileResult
 from dsl.templates_catalog import TemplateCatalog
 
-WEEKDAY_CODES = {"monday": "mon", "tuesday": "tue", "wednesday": "wed", "thursday": "thu",
-                 "friday": "fri", "saturday": "sat", "sunday": "sun"}
+WEEKDAY_CODES = {
+    "monday": "mon",
+    "tuesday": "tue",
+    "wednesday": "wed",
+    "thursday": "thu",
+    "friday": "fri",
+    "saturday": "sat",
+    "sunday": "sun",
+}
 
 
-def compile_source(source: str, filename: str = "<input>",
-                   catalog: TemplateCatalog | None = None) -> CompileResult:
+def compile_source(
+    source: str, filename: str = "<input>", catalog: TemplateCatalog | None = None
+) -> CompileResult:
     """Parse, check and compile rule text; raises DslError (and nothing else) on any problem."""
     try:
         checked = check(parse(source, filename), catalog)
@@ -34,8 +42,9 @@ def compile_source(source: str, filename: str = "<input>",
     except RecursionError:
         from dsl.errors import Diagnostic, Span
 
-        raise DslError([Diagnostic("E902", "rule file is nested too deeply", Span(1, 1))],
-                       source, filename) from None
+        raise DslError(
+            [Diagnostic("E902", "rule file is nested too deeply", Span(1, 1))], source, filename
+        ) from None
 
 
 def duration(node: s.Duration) -> p.DurationSpec:
@@ -83,8 +92,9 @@ def _policy(node: s.Policy) -> p.PolicySpec:
 
 
 def _cap(node: s.Cap) -> p.CapSpec:
-    return p.CapSpec(count=node.count, unit=node.unit.value, per=node.per.value,
-                     window=duration(node.window))
+    return p.CapSpec(
+        count=node.count, unit=node.unit.value, per=node.per.value, window=duration(node.window)
+    )
 
 
 def _rule_policy(checked: Checked, node, policies) -> tuple[str, p.PolicySpec | None]:
@@ -119,8 +129,7 @@ def _campaign(checked: Checked, node: s.Campaign, policies, segments) -> p.Campa
         schedule=schedule,
         policy=policy,
         caps=[_cap(cap) for cap in node.caps],
-        reentry_after=duration(node.reentry.after) if node.reentry and node.reentry.after
-        else None,
+        reentry_after=duration(node.reentry.after) if node.reentry and node.reentry.after else None,
         reentry_never=bool(node.reentry and node.reentry.never),
         actions=[_action(checked, action, f"a{i}") for i, action in enumerate(node.actions, 1)],
     )
@@ -139,10 +148,12 @@ def _schedule(checked: Checked, node: s.Schedule) -> tuple[p.ScheduleSpec, ir.Ex
     at = f"{node.at:%H:%M}"
     if node.kind == "personal_date":
         field = checked.fields[node.date_field.dotted]
-        ref = ir.FieldRef(path=field.path, type=field.type, nullable=field.nullable,
-                          custom=field.custom)
-        spec = p.ScheduleSpec(kind="daily", at=at, timezone=checked.timezone,
-                              personal_date=field.path)
+        ref = ir.FieldRef(
+            path=field.path, type=field.type, nullable=field.nullable, custom=field.custom
+        )
+        spec = p.ScheduleSpec(
+            kind="daily", at=at, timezone=checked.timezone, personal_date=field.path
+        )
         return spec, ir.IsToday(field=ref)
     return p.ScheduleSpec(
         kind=node.kind,
@@ -166,8 +177,11 @@ def _action(checked: Checked, node, step: str):
             cancel_when=checked.expr(node.cancel_when),
             note=node.note,
         )
-    return p.NotifyStep(step=step, recipient=recipient(node.recipient),
-                        template=node.template.value if node.template else None)
+    return p.NotifyStep(
+        step=step,
+        recipient=recipient(node.recipient),
+        template=node.template.value if node.template else None,
+    )
 
 
 def _journey(checked: Checked, node: s.Journey, policies) -> p.JourneySpec:
@@ -179,12 +193,15 @@ def _journey(checked: Checked, node: s.Journey, policies) -> p.JourneySpec:
         event=node.trigger.event.dotted,
         event_where=checked.expr(node.trigger.where),
         entry=checked.expr(node.when),
-        exits=[p.ExitSpec(event=e.event.dotted if e.event else None,
-                          condition=checked.expr(e.condition)) for e in node.exits],
+        exits=[
+            p.ExitSpec(
+                event=e.event.dotted if e.event else None, condition=checked.expr(e.condition)
+            )
+            for e in node.exits
+        ],
         policy=policy,
         caps=[_cap(cap) for cap in node.caps],
-        reentry_after=duration(node.reentry.after) if node.reentry and node.reentry.after
-        else None,
+        reentry_after=duration(node.reentry.after) if node.reentry and node.reentry.after else None,
         reentry_never=bool(node.reentry and node.reentry.never),
         repeat_yearly=node.repeat_yearly,
         steps=_steps(checked, node.steps, "s"),
@@ -198,14 +215,24 @@ def _steps(checked: Checked, steps, prefix: str) -> list:
         if isinstance(node, s.Wait):
             out.append(p.WaitStep(step=step, duration=duration(node.duration)))
         elif isinstance(node, s.WaitEvent):
-            out.append(p.WaitEventStep(
-                step=step, event=node.event.dotted, where=checked.expr(node.where),
-                timeout=duration(node.timeout) if node.timeout else None,
-                on_timeout=_steps(checked, node.on_timeout, f"{step}t")))
+            out.append(
+                p.WaitEventStep(
+                    step=step,
+                    event=node.event.dotted,
+                    where=checked.expr(node.where),
+                    timeout=duration(node.timeout) if node.timeout else None,
+                    on_timeout=_steps(checked, node.on_timeout, f"{step}t"),
+                )
+            )
         elif isinstance(node, s.If):
-            out.append(p.IfStep(step=step, condition=checked.expr(node.condition),
-                                then=_steps(checked, node.then, f"{step}y"),
-                                otherwise=_steps(checked, node.otherwise, f"{step}n")))
+            out.append(
+                p.IfStep(
+                    step=step,
+                    condition=checked.expr(node.condition),
+                    then=_steps(checked, node.then, f"{step}y"),
+                    otherwise=_steps(checked, node.otherwise, f"{step}n"),
+                )
+            )
         elif isinstance(node, s.Exit):
             out.append(p.ExitStep(step=step))
         else:

@@ -72,8 +72,12 @@ def compile_sla(checked: Checked, node: o.Sla) -> po.SlaSpec:
 def _ladder(node: o.LadderAction | None) -> po.LadderActionSpec | None:
     if node is None:
         return None
-    return po.LadderActionSpec(kind=node.kind, recipient=_recipient(node.recipient),
-                               limit=node.limit, then_pool=node.then_pool)
+    return po.LadderActionSpec(
+        kind=node.kind,
+        recipient=_recipient(node.recipient),
+        limit=node.limit,
+        then_pool=node.then_pool,
+    )
 
 
 def _pool(rules: list[o.PoolRule]) -> po.PoolSpec:
@@ -89,8 +93,13 @@ def _pool(rules: list[o.PoolRule]) -> po.PoolSpec:
             claims = rule.number
         else:
             hold = rule.number
-    return po.PoolSpec(keep_by_level=keep, release_after=release, cooldown=cooldown,
-                       claims_per_day=claims, hold_at_most=hold)
+    return po.PoolSpec(
+        keep_by_level=keep,
+        release_after=release,
+        cooldown=cooldown,
+        claims_per_day=claims,
+        hold_at_most=hold,
+    )
 
 
 def compile_lead(checked: Checked, node: o.Lead) -> po.LeadSpec:
@@ -108,7 +117,9 @@ def compile_lead(checked: Checked, node: o.Lead) -> po.LeadSpec:
         first_contact_otherwise=_ladder(node.first_contact.otherwise),
         follow_up_every=_duration(follow.every) if follow else None,
         follow_up_until=checked.expr(follow.until) if follow else None,
-        overdue=[po.LadderStepSpec(after=_duration(step.after), action=_ladder(step.action))
-                 for step in node.overdue],
+        overdue=[
+            po.LadderStepSpec(after=_duration(step.after), action=_ladder(step.action))
+            for step in node.overdue
+        ],
         pool=_pool(node.pool),
     )

@@ -18,6 +18,20 @@ from dsl.schema import Field
 from dsl.types import Type, comparable
 
 _ERROR = ir.Lit(type=Type.BOOL, value=False)  # stands in for a subtree that had an error
+EVENT_FILTER = "an event filter"
+AUDIENCE = ("customer", "consent")
+ENTITY_ORDER = ("customer", "consent", "ticket", "lead", "event")
+TYPE_WORDS = {
+    Type.NUMBER: "a number",
+    Type.STRING: "text",
+    Type.BOOL: "a true/false value",
+    Type.DATE: "a date",
+    Type.ANNIVERSARY: "a yearly date (birthday, anniversary)",
+    Type.DATETIME: "a date and time",
+    Type.TIME: "a time of day",
+    Type.DURATION: "a duration",
+    Type.PRODUCTS: "a list of products",
+}
 SECONDS = {"minute": 60, "hour": 3600, "day": 86400, "week": 604800}
 
 
@@ -35,8 +49,12 @@ class ExprChecker:
         """Check a condition (must be true/false) that may read only `entities`' fields."""
         result, type_ = self._expr(node, entities, where)
         if type_ not in (Type.BOOL, None):
-            self._error("E213", f"a condition must be true or false, but this is a {type_}", node,
-                        "compare it, e.g. `customer.total_assets >= 50_000`")
+            self._error(
+                "E213",
+                f"a condition must be true or false, but this is {describe(type_)}",
+                node,
+                "compare it, e.g. `customer.total_assets >= 50_000`",
+            )
             return _ERROR
         if isinstance(result, ir.FieldRef):
             return ir.BoolField(field=result)
@@ -87,13 +105,24 @@ class ExprChecker:
             self._unknown_field(node, entities)
             return _ERROR, None
         if path.split(".")[0] not in entities:
-            allowed = ", ".join(sorted(entities))
-            self._error("E211", f"`{path}` cannot be used in {where}", node,
-                        f"only fields of {allowed} are available there")
+            customer_in_filter = where == EVENT_FILTER and path.split(".")[0] in AUDIENCE
+            names = [e for e in ENTITY_ORDER if e in entities]
+            allowed = " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 2 else names)
+            self._error(
+                "E211",
+                f"`{path}` cannot be used in {where}",
+                node,
+                f"only {allowed} fields can be used there"
+                + ("; put customer conditions on a `when` line" if customer_in_filter else ""),
+            )
             return _ERROR, None
         if field.type is Type.PRODUCTS:
-            self._error("E216", "`customer.products` is tested with holds()", node,
-                        'write `customer.holds("mortgage")`')
+            self._error(
+                "E216",
+                "`customer.products` is tested with holds()",
+                node,
+                'write `customer.holds("mortgage")`',
+            )
             return _ERROR, None
         ref = ir.FieldRef(path=path, type=field.type, nullable=field.nullable, custom=field.custom)
         return ref, field.type
@@ -101,14 +130,20 @@ class ExprChecker:
     def _unknown_field(self, node: s.Name, entities) -> None:
         path = node.dotted
         candidates = [p for p in self.fields if p.split(".")[0] in entities]
-        match = difflib.get_close_matches(path, candidates, n=1, cutoff=0.7)
+        match = closest_path(path, candidates)
         if len(node.parts) == 1:
-            hint = f"did you mean `{match[0]}`?" if match else "fields are written entity.field"
+            hint = f"did you mean `{match}`?" if match else "fields are written entity.field"
             self._error("E210", f"unknown name `{path}`", node, hint)
             return
-        hint = f"did you mean `{match[0]}`?" if match else (
-            "declare bank-specific attributes with `field customer.<name>: <type>`"
-        )
+        if match:
+            hint = f"did you mean `{match}`?"
+        elif node.parts[0] == "customer" and len(node.parts) == 2:
+            hint = f"declare a bank-specific attribute first: `field {path}: <type>`"
+        elif node.parts[0] in ENTITY_ORDER:
+            known = sorted(p.split(".", 1)[1] for p in self.fields if p.startswith(node.parts[0]))
+            hint = f"{node.parts[0]} fields: {', '.join(known)}"
+        else:
+            hint = f"fields start with {', '.join(e + '.' for e in ENTITY_ORDER)}"
         self._error("E210", f"unknown field `{path}`", node, hint)
 
     # ----- operators -----------------------------------------------------------------------
@@ -127,7 +162,7 @@ class ExprChecker:
             return ir.Not(arg=self.condition(node.arg, entities, where)), Type.BOOL
         arg, type_ = self._expr(node.arg, entities, where)
         if type_ not in (Type.NUMBER, None):
-            self._error("E218", f"cannot negate a {type_}", node)
+            self._error("E218", f"cannot negate {describe(type_)}", node)
             return _ERROR, None
         return ir.Neg(arg=arg), Type.NUMBER
 
@@ -136,7 +171,9 @@ class ExprChecker:
         right, rt = self._expr(node.right, entities, where)
         for side, type_ in ((node.left, lt), (node.right, rt)):
             if type_ not in (Type.NUMBER, None):
-                self._error("E218", f"`{node.op}` needs numbers, but this is a {type_}", side)
+                self._error(
+                    "E218", f"`{node.op}` needs numbers, but this is {describe(type_)}", side
+                )
                 return _ERROR, None
         return ir.Arith(op=node.op, left=left, right=right), Type.NUMBER
 
@@ -146,12 +183,20 @@ class ExprChecker:
         if lt is None or rt is None:
             return _ERROR, Type.BOOL
         if not comparable(lt, rt):
-            self._error("E212", f"cannot compare a {lt} with a {rt}", node,
-                        _compare_hint(lt, rt))
+            self._error(
+                "E212",
+                f"cannot compare {describe(lt)} with {describe(rt)}",
+                node,
+                _compare_hint(lt, rt),
+            )
             return _ERROR, Type.BOOL
         if node.op not in ("==", "!=") and not lt.is_ordered:
-            self._error("E212", f"`{node.op}` does not apply to a {lt}", node,
-                        "use == or != for true/false values")
+            self._error(
+                "E212",
+                f"`{node.op}` does not apply to {describe(lt)}",
+                node,
+                "use == or != for true/false values",
+            )
             return _ERROR, Type.BOOL
         return ir.Compare(op=node.op, left=left, right=right), Type.BOOL
 
@@ -160,13 +205,20 @@ class ExprChecker:
         values: list[ir.Lit] = []
         for option in node.options:
             if not isinstance(option, s.Literal):
-                self._error("E217", "list items must be literal values", option,
-                            'write the values themselves, e.g. ["won", "lost"]')
+                self._error(
+                    "E217",
+                    "list items must be literal values",
+                    option,
+                    'write the values themselves, e.g. ["won", "lost"]',
+                )
                 continue
             lit, lit_type = self._literal(option)
             if type_ is not None and not comparable(type_, lit_type):
-                self._error("E217", f"this list holds a {lit_type} but `in` tests a {type_}",
-                            option)
+                self._error(
+                    "E217",
+                    f"this list holds {describe(lit_type)} but `in` tests {describe(type_)}",
+                    option,
+                )
                 continue
             values.append(lit)
         if type_ is None:
@@ -181,13 +233,22 @@ class ExprChecker:
             return _ERROR, Type.BOOL
         if node.kind == "is_today":
             if not isinstance(subject, ir.FieldRef) or type_ not in (Type.DATE, Type.ANNIVERSARY):
-                self._error("E214", "`is today` needs a date field", node.subject,
-                            "e.g. `customer.birthday is today`")
+                self._error(
+                    "E214",
+                    "`is today` needs a date field",
+                    node.subject,
+                    "e.g. `customer.birthday is today`",
+                )
                 return _ERROR, Type.BOOL
             return ir.IsToday(field=subject), Type.BOOL
         if type_ not in (Type.DATE, Type.DATETIME):
-            self._error("E215", f"`{node.kind.split('_')[0]} ... ago` needs a date or time, "
-                        f"but this is a {type_}", node.subject)
+            self._error(
+                "E215",
+                f"`{node.kind.split('_')[0]} ... ago` needs a date or time, "
+                f"but this is {describe(type_)}",
+                node.subject,
+                "use it on a date field, e.g. `customer.last_transaction_at within 30 days ago`",
+            )
             return _ERROR, Type.BOOL
         seconds = self.fixed_seconds(node.duration)
         if seconds is None:
@@ -199,8 +260,12 @@ class ExprChecker:
     def _call(self, node: s.Call, entities, where):
         name = node.target.dotted
         if name != "customer.holds":
-            self._error("E216", f"unknown function `{name}`", node.target,
-                        'the one function is `customer.holds("product")`')
+            self._error(
+                "E216",
+                f"unknown function `{name}`",
+                node.target,
+                'the one function is `customer.holds("product")`',
+            )
             return _ERROR, None
         if "customer" not in entities:
             self._error("E211", f"`{name}` cannot be used in {where}", node)
@@ -208,18 +273,45 @@ class ExprChecker:
         if len(node.args) != 1 or not (
             isinstance(node.args[0], s.Literal) and node.args[0].kind == "string"
         ):
-            self._error("E216", "holds() takes one product name in quotes", node,
-                        'e.g. `customer.holds("mortgage")`')
+            self._error(
+                "E216",
+                "holds() takes one product name in quotes",
+                node,
+                'e.g. `customer.holds("mortgage")`',
+            )
             return _ERROR, None
         return ir.Holds(product=node.args[0].value), Type.BOOL
 
     def fixed_seconds(self, duration: s.Duration) -> int | None:
         """A calendar-free duration in seconds, or a diagnostic."""
         if duration.business or duration.unit not in SECONDS:
-            self._error("E220", f"`{duration}` has no fixed length here", duration,
-                        "use minutes, hours, days or weeks (not business time, months or years)")
+            self._error(
+                "E220",
+                f"`{duration}` has no fixed length here",
+                duration,
+                "use minutes, hours, days or weeks (not business time, months or years)",
+            )
             return None
         return int(duration.amount * SECONDS[duration.unit])
+
+
+def describe(type_: Type) -> str:
+    """A type in the author's words: "a number", "text", "a true/false value"."""
+    return TYPE_WORDS.get(type_, f"a {type_}")
+
+
+def closest_path(path: str, candidates) -> str | None:
+    """The known dotted path an author most likely meant, comparing the last part first."""
+    prefix, _, last = path.rpartition(".")
+    same_prefix = {c.rpartition(".")[2]: c for c in candidates if c.rpartition(".")[0] == prefix}
+    match = difflib.get_close_matches(last, list(same_prefix), n=1, cutoff=0.75)
+    if match:
+        return same_prefix[match[0]]
+    if not prefix:  # a bare name: `tier` for `customer.tier`
+        by_last = [c for c in candidates if c.rpartition(".")[2] == last]
+        return by_last[0] if len(by_last) == 1 else None
+    match = difflib.get_close_matches(path, list(candidates), n=1, cutoff=0.85)
+    return match[0] if match else None
 
 
 def _compare_hint(left: Type, right: Type) -> str | None:

@@ -6,7 +6,6 @@ them beside the diff. Each has a stable W5xx code listed in docs/language.md.
 
 from __future__ import annotations
 
-
 from dsl import expr as ir
 from dsl import syntax as s
 from dsl.checker import Checker
@@ -48,25 +47,38 @@ def _marketing_rule(checker: Checker, rule, actions, consulted: set[str]) -> Non
     for send in sends:
         channel_consent = {f"consent.{send.channel.value}", "consent.marketing"}
         if not (channel_consent & (required | consulted)):
-            checker.warn("W501", f"marketing {send.channel.value} send without a consent check",
-                         send.span, "use a policy with `requires consent.marketing`, or add "
-                         f"`consent.{send.channel.value}` to the audience")
+            checker.warn(
+                "W501",
+                f"marketing {send.channel.value} send without a consent check",
+                send.span,
+                "use a policy with `requires consent.marketing`, or add "
+                f"`consent.{send.channel.value}` to the audience",
+            )
         if send.channel.value == "sms":
             _opt_out_text(checker, send)
     if not rule.caps and not (policy and policy.caps):
-        checker.warn("W503", f"marketing rule `{rule.name.value}` has no frequency cap",
-                     rule.name.span, "add `at_most N messages per customer per D days` or a "
-                     "policy with one")
+        checker.warn(
+            "W503",
+            f"marketing rule `{rule.name.value}` has no frequency cap",
+            rule.name.span,
+            "add `at_most N messages per customer per D days` or a policy with one",
+        )
 
 
 def _opt_out_text(checker: Checker, send: s.Send) -> None:
     if checker.catalog is None:
         return
-    for locale, files in checker.catalog.locales("sms", send.template.value).items():
-        if not any(info.has_opt_out for info in files):
-            checker.warn("W504", f"marketing SMS `{send.template.value}` ({locale}) has no "
-                         "opt-out text", send.template.span,
-                         'end it with "回复TD退订" / "Reply STOP to opt out"')
+    locales = checker.catalog.locales("sms", send.template.value)
+    missing = [
+        loc for loc, files in sorted(locales.items()) if not any(f.has_opt_out for f in files)
+    ]
+    if missing:
+        checker.warn(
+            "W504",
+            f"marketing SMS `{send.template.value}` ({', '.join(missing)}) has no opt-out text",
+            send.template.span,
+            'end it with "回复TD退订" / "Reply STOP to opt out"',
+        )
 
 
 def _quiet_schedule(checker: Checker, campaign: s.Campaign) -> None:
@@ -77,9 +89,12 @@ def _quiet_schedule(checker: Checker, campaign: s.Campaign) -> None:
     at = campaign.schedule.at
     inside = (start <= at < end) if start < end else (at >= start or at < end)
     if inside:
-        checker.warn("W502", f"scheduled at {at:%H:%M}, inside quiet hours "
-                     f"{start:%H:%M}-{end:%H:%M}", campaign.schedule.span,
-                     "every send would be deferred; schedule outside the quiet hours")
+        checker.warn(
+            "W502",
+            f"scheduled at {at:%H:%M}, inside quiet hours {start:%H:%M}-{end:%H:%M}",
+            campaign.schedule.span,
+            "every send would be deferred; schedule outside the quiet hours",
+        )
 
 
 def _walk(steps):
@@ -96,15 +111,23 @@ def _journey_flow(checker: Checker, steps) -> None:
     exited = None
     for step in steps:
         if exited is not None:
-            checker.warn("W506", "this step can never run", step.span,
-                         f"the journey exits on line {exited.span.line}")
+            checker.warn(
+                "W506",
+                "this step can never run",
+                step.span,
+                f"the journey exits on line {exited.span.line}",
+            )
             break
         if isinstance(step, s.Exit):
             exited = step
         elif isinstance(step, s.WaitEvent):
             if step.timeout is None:
-                checker.warn("W505", f"waiting for `{step.event.dotted}` may never end",
-                             step.span, "add a timeout: `wait up to 7 days for event ...`")
+                checker.warn(
+                    "W505",
+                    f"waiting for `{step.event.dotted}` may never end",
+                    step.span,
+                    "add a timeout: `wait up to 7 days for event ...`",
+                )
             _journey_flow(checker, step.on_timeout)
         elif isinstance(step, s.If):
             _journey_flow(checker, step.then)
@@ -115,12 +138,17 @@ def _overlapping_slas(checker: Checker) -> None:
     slas = [sla for sla in checker.file.slas if sla.applies_to is not None]
     for index, later in enumerate(slas):
         for earlier in slas[:index]:
-            if not _disjoint(checker.ir[id(earlier.applies_to.where)],
-                             checker.ir[id(later.applies_to.where)]):
-                checker.warn("W507", f"sla `{later.name.value}` may match the same tickets as "
-                             f"`{earlier.name.value}`", later.applies_to.span,
-                             f"the first match wins, so `{later.name.value}` may never apply; "
-                             "make the conditions exclusive")
+            if not _disjoint(
+                checker.ir[id(earlier.applies_to.where)], checker.ir[id(later.applies_to.where)]
+            ):
+                checker.warn(
+                    "W507",
+                    f"sla `{later.name.value}` may match the same tickets as "
+                    f"`{earlier.name.value}`",
+                    later.applies_to.span,
+                    f"a ticket gets the first sla that matches, so tickets matching both get "
+                    f"`{earlier.name.value}`; make the conditions exclusive",
+                )
                 break
 
 
@@ -134,11 +162,13 @@ def _pins(expr: ir.Expr) -> dict[str, set]:
     atoms = expr.args if isinstance(expr, ir.And) else [expr]
     pins: dict[str, set] = {}
     for atom in atoms:
-        if isinstance(atom, ir.Compare) and atom.op == "==" and isinstance(atom.left, ir.FieldRef)\
-                and isinstance(atom.right, ir.Lit):
+        if (
+            isinstance(atom, ir.Compare)
+            and atom.op == "=="
+            and isinstance(atom.left, ir.FieldRef)
+            and isinstance(atom.right, ir.Lit)
+        ):
             pins.setdefault(atom.left.path, set()).add(atom.right.value)
         elif isinstance(atom, ir.In) and not atom.negated and isinstance(atom.item, ir.FieldRef):
             pins.setdefault(atom.item.path, set()).update(v.value for v in atom.values)
     return pins
-
-

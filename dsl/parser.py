@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from lark import Lark, Tree
+from lark import Lark, Token, Tree
 from lark.exceptions import LarkError, UnexpectedInput, VisitError
 from lark.indenter import DedentError, Indenter
 
@@ -33,11 +33,22 @@ class _RuleIndenter(Indenter):
     tab_len = 8
 
 
+def _takes_space(node) -> bool:
+    # Newline and indentation tokens must not stretch a line's span onto the next line.
+    return not (isinstance(node, Token) and node.type in ("_NL", "_INDENT", "_DEDENT"))
+
+
 @cache
 def _lark() -> Lark:
     grammar = (Path(__file__).parent / "grammar.lark").read_text(encoding="utf-8")
-    return Lark(grammar, parser="lalr", postlex=_RuleIndenter(), propagate_positions=True,
-                maybe_placeholders=False, cache=False)
+    return Lark(
+        grammar,
+        parser="lalr",
+        postlex=_RuleIndenter(),
+        propagate_positions=_takes_space,
+        maybe_placeholders=False,
+        cache=False,
+    )
 
 
 def parse(source: str, filename: str = "<input>") -> RulesetFile:
@@ -50,12 +61,17 @@ def parse(source: str, filename: str = "<input>") -> RulesetFile:
         raise DslError([diagnose_unexpected(exc, text)], source, filename) from None
     except DedentError as exc:
         line = _dedent_line(str(exc), text)
-        diagnostic = Diagnostic("E106", "this line's indentation matches no enclosing block",
-                                Span(line, 1), "indent by the same number of spaces as a line above")
+        diagnostic = Diagnostic(
+            "E106",
+            "this line's indentation matches no enclosing block",
+            Span(line, 1),
+            "indent by the same number of spaces as a line above",
+        )
         raise DslError([diagnostic], source, filename) from None
     except LarkError as exc:  # pragma: no cover - any other Lark failure still gets a diagnostic
-        raise DslError([Diagnostic("E100", f"cannot parse: {exc}", Span(1, 1))],
-                       source, filename) from None
+        raise DslError(
+            [Diagnostic("E100", f"cannot parse: {exc}", Span(1, 1))], source, filename
+        ) from None
     too_deep = _too_deep(tree)
     if too_deep is not None:
         raise DslError([too_deep], source, filename)
@@ -63,8 +79,11 @@ def parse(source: str, filename: str = "<input>") -> RulesetFile:
     try:
         result = builder.transform(tree)
     except VisitError as exc:  # a builder bug must still surface as a DslError
-        raise DslError([Diagnostic("E100", f"internal parser error: {exc.orig_exc}",
-                                   Span(1, 1))], source, filename) from None
+        raise DslError(
+            [Diagnostic("E100", f"internal parser error: {exc.orig_exc}", Span(1, 1))],
+            source,
+            filename,
+        ) from None
     if builder.diagnostics:
         raise DslError(builder.diagnostics, source, filename)
     return result
@@ -73,17 +92,35 @@ def parse(source: str, filename: str = "<input>") -> RulesetFile:
 def _check_limits(source: str, filename: str) -> None:
     problems = []
     if len(source.encode("utf-8", "surrogatepass")) > MAX_SOURCE_BYTES:
-        problems.append(Diagnostic("E901", f"rule file is larger than {MAX_SOURCE_BYTES:,} bytes",
-                                   Span(1, 1), "split it into several rulesets"))
+        problems.append(
+            Diagnostic(
+                "E901",
+                f"rule file is larger than {MAX_SOURCE_BYTES:,} bytes",
+                Span(1, 1),
+                "split it into several rulesets",
+            )
+        )
     elif source.count("\n") > MAX_LINES:
-        problems.append(Diagnostic("E901", f"rule file has more than {MAX_LINES:,} lines",
-                                   Span(1, 1), "split it into several rulesets"))
+        problems.append(
+            Diagnostic(
+                "E901",
+                f"rule file has more than {MAX_LINES:,} lines",
+                Span(1, 1),
+                "split it into several rulesets",
+            )
+        )
     for number, line in enumerate(source.splitlines(), start=1):
         stripped = line.lstrip(" ")
         if stripped.startswith("\t"):
             column = len(line) - len(stripped) + 1
-            problems.append(Diagnostic("E107", "tab used for indentation", Span(number, column),
-                                       "indent with spaces (two per level)"))
+            problems.append(
+                Diagnostic(
+                    "E107",
+                    "tab used for indentation",
+                    Span(number, column),
+                    "indent with spaces (two per level)",
+                )
+            )
             break
     if problems:
         raise DslError(problems, source, filename)
@@ -96,9 +133,12 @@ def _too_deep(tree: Tree) -> Diagnostic | None:
         node, depth = stack.pop()
         if depth > MAX_DEPTH:
             meta = node.meta
-            return Diagnostic("E902", f"nesting deeper than {MAX_DEPTH} levels",
-                              Span(getattr(meta, "line", 1), getattr(meta, "column", 1)),
-                              "split the condition into segments or simpler parts")
+            return Diagnostic(
+                "E902",
+                f"nesting deeper than {MAX_DEPTH} levels",
+                Span(getattr(meta, "line", 1), getattr(meta, "column", 1)),
+                "split the condition into segments or simpler parts",
+            )
         stack.extend((child, depth + 1) for child in node.children if isinstance(child, Tree))
     return None
 
