@@ -10,6 +10,7 @@ value or constructor argument wins over the flat one. Defaults run everything on
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal, Self
 
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, model_validator
@@ -60,6 +61,9 @@ class Settings(BaseSettings):
     temporal: TemporalSettings = Field(default_factory=TemporalSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+    # Message templates (<channel>/<locale>/<name>); relative to the current directory like the
+    # database default. When the folder is missing, rule files compile without template checks.
+    templates_dir: Path = Path("templates")
 
     # Flat aliases; folded into their groups below and left out of dumps.
     database_url: str | None = Field(

@@ -1,0 +1,150 @@
+"""Ruleset routes: validate rule text, write drafts, and move versions through review.
+
+Each route is a thin shell over `services.registry`, which owns the lifecycle and the
+maker-checker rules; the route adds the role gate (`api.permissions`) and the JSON shape.
+Version numbers are bounded to what the database column holds and ruleset names to what the
+rule language accepts, so no path can reach the database with a value it would refuse.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request, Response, status
+
+from api.deps import SessionDep
+from api.params import MAX_INT32, Limit, Offset
+from api.permissions import allow
+from api.problems import problem, responses
+from api.schemas import (
+    Page,
+    ReviewDecision,
+    RulesetSummary,
+    ValidateRequest,
+    ValidateResult,
+    Version,
+    VersionCreate,
+    VersionDetail,
+)
+from services import registry
+from services.actor import Actor
+from store.registry import RulesetVersion
+
+try:  # written separately; until it exists the diff route answers 501
+    from services.diff import diff_versions
+except ModuleNotFoundError as exc:  # pragma: no cover - depends on the checkout
+    if exc.name != "services.diff":  # the module exists but is broken: say so loudly
+        raise
+    diff_versions = None
+
+router = APIRouter(tags=["rulesets"], responses=responses(404, 409))
+Name = Annotated[str, Path(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,99}$", description="Ruleset.")]
+Number = Annotated[int, Path(ge=1, le=MAX_INT32, description="Version number.")]
+Reader = Annotated[Actor, allow("rulesets.read")]
+
+
+def _out(name: str, version: RulesetVersion, model: type[Version] = Version) -> Any:
+    fields = {f: getattr(version, f) for f in model.model_fields if f != "name"}
+    return model.model_validate({**fields, "name": name})
+
+
+@router.post("/validate", response_model=ValidateResult)
+def validate(
+    body: ValidateRequest, request: Request, _: Annotated[Actor, allow("rulesets.validate")]
+) -> Any:
+    """Compile rule text without storing it; returns the diagnostics."""
+    return registry.validate(body.source, body.name, request.app.state.catalog)
+
+
+@router.get("", response_model=Page[RulesetSummary])
+def list_rulesets(session: SessionDep, _: Reader, limit: Limit, offset: Offset = 0) -> Any:
+    """Rulesets by name with their latest and active version numbers."""
+    items = registry.list_rulesets(session, limit=limit, offset=offset)
+    return Page(items=items, next=offset + limit if len(items) == limit else None)
+
+
+@router.post("/{name}/versions", response_model=Version, status_code=status.HTTP_201_CREATED)
+def create_version(
+    name: Name,
+    body: VersionCreate,
+    session: SessionDep,
+    request: Request,
+    response: Response,
+    actor: Annotated[Actor, allow("rulesets.write")],
+) -> Any:
+    """Store rule text as the next draft; 422 with `diagnostics` if it does not compile."""
+    version = registry.create_version(session, actor, name, body.source, request.app.state.catalog)
+    response.headers["Location"] = f"{request.url.path}/{version.version}"
+    return _out(name, version)
+
+
+@router.get("/{name}/versions", response_model=Page[Version])
+def list_versions(
+    name: Name, session: SessionDep, _: Reader, limit: Limit, offset: Offset = 0
+) -> Any:
+    """The versions of a ruleset, oldest first."""
+    versions = registry.list_versions(session, name, limit=limit, offset=offset)
+    return Page(
+        items=[_out(name, v) for v in versions],
+        next=offset + limit if len(versions) == limit else None,
+    )
+
+
+@router.get("/{name}/versions/{n}", response_model=VersionDetail)
+def get_version(name: Name, n: Number, session: SessionDep, _: Reader) -> Any:
+    """One version with its rule text and compiled plan."""
+    return _out(name, registry.get_version(session, name, n), VersionDetail)
+
+
+@router.get("/{name}/versions/{n}/diff", responses=responses(501))
+def diff(
+    name: Name,
+    n: Number,
+    session: SessionDep,
+    _: Annotated[Actor, allow("rulesets.diff")],
+    against: Annotated[int, Query(ge=1, le=MAX_INT32)],
+) -> Any:
+    """What changed between version `against` and version `n` (text and plan)."""
+    if diff_versions is None:
+        return problem(501, "version diffs are not available in this build")
+    return diff_versions(session, name, n, against)
+
+
+@router.post("/{name}/versions/{n}/submit", response_model=Version)
+def submit(
+    name: Name, n: Number, session: SessionDep, actor: Annotated[Actor, allow("rulesets.submit")]
+) -> Any:
+    """The author sends a draft for compliance review; it is immutable from now on."""
+    return _out(name, registry.submit(session, actor, name, n))
+
+
+@router.post("/{name}/versions/{n}/approve", response_model=Version)
+def approve(
+    name: Name,
+    n: Number,
+    body: ReviewDecision,
+    session: SessionDep,
+    actor: Annotated[Actor, allow("rulesets.review")],
+) -> Any:
+    """Compliance approves a version under review (never one they wrote)."""
+    return _out(name, registry.decide(session, actor, name, n, approve=True, comment=body.comment))
+
+
+@router.post("/{name}/versions/{n}/reject", response_model=Version)
+def reject(
+    name: Name,
+    n: Number,
+    body: ReviewDecision,
+    session: SessionDep,
+    actor: Annotated[Actor, allow("rulesets.review")],
+) -> Any:
+    """Compliance rejects a version under review; the comment is required."""
+    return _out(name, registry.decide(session, actor, name, n, approve=False, comment=body.comment))
+
+
+@router.post("/{name}/versions/{n}/activate", response_model=Version)
+def activate(
+    name: Name, n: Number, session: SessionDep, actor: Annotated[Actor, allow("rulesets.activate")]
+) -> Any:
+    """Make an approved version the active one; activating an earlier one is a rollback."""
+    return _out(name, registry.activate(session, actor, name, n))

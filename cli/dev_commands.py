@@ -1,0 +1,115 @@
+"""`rulebank dev bootstrap`: bring an embedded (laptop) installation to a demo-ready state.
+
+Idempotent, so `make run` can call it every time: migrate the database, create one demo user
+per role (keys are printed once and kept in `.rulebank/demo-keys.json`, readable by the owner
+only, because a laptop demo must be resumable; production creates users with `rulebank users
+add`), seed demo customers when there are none, and take every shipped ruleset through the
+real review path — drafted by marketing ops, approved by compliance, activated by an admin —
+so the audit log shows what a bank would see.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
+import sqlalchemy as sa
+import typer
+
+from config.settings import get_settings
+from dsl.templates_catalog import TemplateCatalog
+from services import registry
+from services.actor import Actor
+from services.errors import DomainError
+from services.users import create_user
+from store import migrate
+from store.customer import Customer
+from store.registry import Ruleset, RulesetVersion, VersionStatus
+from store.session import make_engine, make_session_factory, session_scope
+from store.user import Role, User
+
+app = typer.Typer(help="Embedded demo installation.")
+
+DEMO_USERS = {
+    "mo.li": Role.MARKETING_OPS,
+    "cc.wang": Role.COMPLIANCE,
+    "sd.chen": Role.SERVICE_DESK,
+    "rm.liu": Role.SALES,
+    "admin": Role.ADMIN,
+}
+KEYS_FILE = Path(".rulebank/demo-keys.json")
+
+
+@app.command("bootstrap")
+def bootstrap(
+    customers: Annotated[int, typer.Option(help="Demo customers to seed when there are none.")]
+    = 2_000,
+    rulesets: Annotated[Path, typer.Option(help="Folder of rule files to activate.")]
+    = Path("rulesets"),
+    templates: Annotated[Path, typer.Option(help="Templates folder.")] = Path("templates"),
+) -> None:
+    """Migrate, create demo users, seed customers and activate the shipped rulesets."""
+    url = get_settings().database.url
+    migrate.upgrade(url)
+    factory = make_session_factory(make_engine(url))
+    keys = _users(factory)
+    _seed(factory, url, customers)
+    catalog = TemplateCatalog.from_directory(templates) if templates.is_dir() else None
+    for path in sorted(rulesets.glob("*.rules")):
+        _activate(factory, path, catalog)
+    typer.echo("demo users (role: name = API key):")
+    for name, role in DEMO_USERS.items():
+        typer.echo(f"  {role.value:13} {name:8} = {keys.get(name, '(see ' + str(KEYS_FILE) + ')')}")
+
+
+def _users(factory) -> dict[str, str]:
+    keys = json.loads(KEYS_FILE.read_text()) if KEYS_FILE.exists() else {}
+    with session_scope(factory) as session:
+        existing = set(session.scalars(sa.select(User.name)))
+        for name, role in DEMO_USERS.items():
+            if name not in existing:
+                _user, keys[name] = create_user(session, name, role)
+    KEYS_FILE.parent.mkdir(parents=True, exist_ok=True)
+    KEYS_FILE.write_text(json.dumps(keys, indent=2))
+    os.chmod(KEYS_FILE, 0o600)  # demo credentials: owner-readable only
+    return keys
+
+
+def _seed(factory, url: str, count: int) -> None:
+    with session_scope(factory) as session:
+        if session.scalar(sa.select(sa.func.count()).select_from(Customer)):
+            return
+    try:
+        from services.demo import seed_database
+    except ImportError:  # pragma: no cover - the demo generator is optional
+        typer.echo("demo data generator not available; no customers seeded")
+        return
+    seed_database(url, customers=count, seed=7)
+    typer.echo(f"seeded {count:,} demo customers")
+
+
+def _activate(factory, path: Path, catalog) -> None:
+    author, checker = Actor("mo.li", Role.MARKETING_OPS), Actor("cc.wang", Role.COMPLIANCE)
+    admin = Actor("admin", Role.ADMIN)
+    source = path.read_text(encoding="utf-8")
+    name = path.stem
+    with session_scope(factory) as session:
+        active = session.scalar(
+            sa.select(RulesetVersion).join(Ruleset)
+            .where(Ruleset.name == name, RulesetVersion.status == VersionStatus.ACTIVE)
+        )  # fmt: skip
+        if active is not None and active.source == source:
+            return
+    try:
+        with session_scope(factory) as session:
+            version = registry.create_version(session, author, name, source, catalog)
+            registry.submit(session, author, name, version.version)
+            registry.decide(session, checker, name, version.version, approve=True,
+                            comment="demo: reviewed and approved")
+            registry.activate(session, admin, name, version.version)
+        typer.echo(f"activated {name} v{version.version} ({version.plan_hash[:12]})")
+    except DomainError as exc:
+        typer.echo(f"{path}: {exc.title}: {exc.detail}", err=True)
+        raise typer.Exit(1) from None
