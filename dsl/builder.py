@@ -13,7 +13,6 @@ from decimal import Decimal
 from lark import Token, Transformer, v_args
 
 from dsl import syntax as s
-from dsl import syntax_ops as o
 from dsl.errors import Diagnostic, Span
 
 REPEATABLE = {

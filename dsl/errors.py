@@ -63,7 +63,8 @@ class DslError(Exception):
             return "rule file has errors"
         more = len(self.diagnostics) - 1
         tail = f" ... and {more} more" if more else ""
-        return f"{self.filename}:{first.span.line}:{first.span.column}: {first.code} {first.message}{tail}"
+        where = f"{self.filename}:{first.span.line}:{first.span.column}"
+        return f"{where}: {first.code} {first.message}{tail}"
 
     def __str__(self) -> str:
         return self.summary()

@@ -14,7 +14,7 @@ ruleset's time zone) are inputs to evaluation.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,7 +23,7 @@ from dsl.types import Type
 CompareOp = Literal["==", "!=", "<", "<=", ">", ">="]
 ArithOp = Literal["+", "-", "*", "/"]
 # Literal values as they appear in JSON: dates as ISO "YYYY-MM-DD", datetimes as ISO strings.
-Scalar = Union[bool, int, float, str]
+Scalar = bool | int | float | str
 
 
 class _Node(BaseModel):
@@ -118,7 +118,8 @@ class BoolField(_Node):
 
 
 Expr = Annotated[
-    Union[Lit, FieldRef, Ago, Compare, Arith, Neg, And, Or, Not, In, IsToday, Holds, BoolField],
+    Lit | FieldRef | Ago | Compare | Arith | Neg | And | Or | Not | In | IsToday | Holds
+    | BoolField,
     Field(discriminator="kind"),
 ]
 

@@ -7,6 +7,7 @@ here so hostile input gets a diagnostic, never a RecursionError or an unbounded 
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from dsl.syntax_errors import diagnose_unexpected
 MAX_SOURCE_BYTES = 1_000_000
 MAX_LINES = 20_000
 MAX_DEPTH = 60  # nesting of expressions and blocks
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class _RuleIndenter(Indenter):
@@ -109,7 +111,7 @@ def _check_limits(source: str, filename: str) -> None:
                 "split it into several rulesets",
             )
         )
-    for number, line in enumerate(source.splitlines(), start=1):
+    for number, line in enumerate(source.split("\n"), start=1):
         stripped = line.lstrip(" ")
         if stripped.startswith("\t"):
             column = len(line) - len(stripped) + 1
@@ -122,6 +124,20 @@ def _check_limits(source: str, filename: str) -> None:
                 )
             )
             break
+    broken = _SURROGATE.search(source)
+    if broken is not None:
+        # Only reachable through JSON "\\ud800" escapes; such text cannot even be hashed or stored.
+        start = broken.start()
+        line = source.count("\n", 0, start) + 1
+        column = start - source.rfind("\n", 0, start)
+        problems.append(
+            Diagnostic(
+                "E101",
+                "this text holds a broken character (an unpaired UTF-16 surrogate)",
+                Span(line, column),
+                "retype this part of the line",
+            )
+        )
     if problems:
         raise DslError(problems, source, filename)
 

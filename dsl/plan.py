@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -110,9 +110,9 @@ class ExitStep(_Plan):
     step: str
 
 
-ActionStep = Annotated[Union[SendStep, TaskStep, NotifyStep], Field(discriminator="kind")]
+ActionStep = Annotated[SendStep | TaskStep | NotifyStep, Field(discriminator="kind")]
 JourneyStep = Annotated[
-    Union[SendStep, TaskStep, NotifyStep, WaitStep, WaitEventStep, IfStep, ExitStep],
+    SendStep | TaskStep | NotifyStep | WaitStep | WaitEventStep | IfStep | ExitStep,
     Field(discriminator="kind"),
 ]
 

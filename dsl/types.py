@@ -29,7 +29,12 @@ class Type(StrEnum):
 
     @property
     def is_ordered(self) -> bool:
-        return self in (Type.NUMBER, Type.STRING, Type.DATE, Type.ANNIVERSARY, Type.DATETIME, Type.TIME)
+        return self in _ORDERED
+
+
+_ORDERED = frozenset(
+    {Type.NUMBER, Type.STRING, Type.DATE, Type.ANNIVERSARY, Type.DATETIME, Type.TIME}
+)
 
 
 def comparable(left: Type, right: Type) -> bool:
