@@ -268,6 +268,8 @@ class Checker:
                 duration.span,
                 "write e.g. `90 minutes` instead of `1.5 hours`",
             )
+        else:
+            self.exprs.too_long(duration)
 
     def channel(self, ident: s.Ident) -> bool:
         if ident.value in CHANNELS:

@@ -61,7 +61,12 @@ def check_sla(checker: Checker, sla: o.Sla, ruleset_calendar: str) -> None:
                 or f"clocks with a target: {', '.join(sorted(clocks)) or 'none'}",
             )
         if step.percent is not None and not 0 < step.percent < 100:
-            checker.error("E317", "a warning percentage lies between 0% and 100%", step.span)
+            checker.error(
+                "E317",
+                "a warning percentage lies between 0% and 100%",
+                step.span,
+                "e.g. `at 75% of resolution`; for the deadline itself write `on breach of ...`",
+            )
         checker.duration(step.after)
         if step.recipient is not None:
             checker.recipient(step.recipient, TICKET_RECIPIENTS)
@@ -90,13 +95,21 @@ def _targets(checker: Checker, sla: o.Sla) -> set[str]:
     for target in sla.targets:
         if target.priority.value in seen:
             checker.error(
-                "E324", f"priority `{target.priority.value}` has two targets", target.priority.span
+                "E324",
+                f"priority `{target.priority.value}` has two targets",
+                target.priority.span,
+                "put all of a priority's clocks on one `target` line",
             )
         seen.add(target.priority.value)
         names = [clock.clock.value for clock in target.clocks]
         for clock in target.clocks:
             if names.count(clock.clock.value) > 1:
-                checker.error("E324", f"clock `{clock.clock.value}` is set twice", clock.span)
+                checker.error(
+                    "E324",
+                    f"clock `{clock.clock.value}` is set twice",
+                    clock.span,
+                    "keep one target per clock",
+                )
             checker.duration(clock.duration)
         clocks.update(names)
     return clocks

@@ -125,7 +125,9 @@ def _schedule(checker: Checker, schedule: s.Schedule) -> None:
     if schedule.day_of_month is not None and not 1 <= schedule.day_of_month <= 28:
         checker.error(
             "E311",
-            f"day {schedule.day_of_month} does not exist in every month",
+            f"day {schedule.day_of_month} does not exist in every month"
+            if schedule.day_of_month > 28
+            else f"day {schedule.day_of_month} is not a day of the month",
             schedule.span,
             "pick a day from 1 to 28",
         )

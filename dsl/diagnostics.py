@@ -19,7 +19,7 @@ def render(diagnostic: Diagnostic, source: str, filename: str) -> str:
         f"{filename}:{span.line}:{span.column}: "
         f"{diagnostic.severity.value}[{diagnostic.code}]: {diagnostic.message}"
     )
-    lines = source.splitlines()
+    lines = _lines(source)
     out = [head]
     if 1 <= span.line <= len(lines):
         text = lines[span.line - 1].expandtabs(1)
@@ -53,6 +53,17 @@ def as_json(diagnostic: Diagnostic, filename: str) -> dict:
         "message": diagnostic.message,
         "hint": diagnostic.hint,
     }
+
+
+def _lines(source: str) -> list[str]:
+    # Split like the parser counts lines: on "\n" only. str.splitlines() also breaks at U+2028,
+    # form feeds and the like, which may sit inside a string and would shift every later line.
+    # Unpaired surrogates (only from JSON escapes) are shown as "?" so the text can be printed.
+    text = source.encode("utf-8", "replace").decode("utf-8")
+    lines = [line.removesuffix("\r") for line in text.split("\n")]
+    if lines[-1] == "":
+        lines.pop()
+    return lines
 
 
 def _caret_indent(text: str, column: int) -> str:

@@ -32,6 +32,15 @@ TYPE_WORDS = {
     Type.DURATION: "a duration",
     Type.PRODUCTS: "a list of products",
 }
+MAX_DAYS = 36_600
+DAYS = {
+    "minute": Decimal(1) / 1440,
+    "hour": Decimal(1) / 24,
+    "day": Decimal(1),
+    "week": Decimal(7),
+    "month": Decimal(31),
+    "year": Decimal(366),
+}
 SECONDS = {"minute": 60, "hour": 3600, "day": 86400, "week": 604800}
 
 
@@ -132,7 +141,12 @@ class ExprChecker:
         candidates = [p for p in self.fields if p.split(".")[0] in entities]
         match = closest_path(path, candidates)
         if len(node.parts) == 1:
-            hint = f"did you mean `{match}`?" if match else "fields are written entity.field"
+            if match:
+                hint = f"did you mean `{match}`?"
+            elif path == "today":
+                hint = "test a date with `is today`, e.g. `customer.birthday is today`"
+            else:
+                hint = f'fields are written entity.field; the text "{path}" goes in quotes'
             self._error("E210", f"unknown name `{path}`", node, hint)
             return
         if match:
@@ -218,13 +232,16 @@ class ExprChecker:
                     "E217",
                     f"this list holds {describe(lit_type)} but `in` tests {describe(type_)}",
                     option,
+                    f"every value in the list must be {describe(type_)}",
                 )
                 continue
             values.append(lit)
         if type_ is None:
             return _ERROR, Type.BOOL
         if not node.options:
-            self._error("E217", "an empty list matches nothing", node)
+            self._error(
+                "E217", "an empty list matches nothing", node, 'list the values: ["won", "lost"]'
+            )
         return ir.In(item=item, values=values, negated=node.negated), Type.BOOL
 
     def _time_test(self, node: s.TimeTest, entities, where):
@@ -251,7 +268,7 @@ class ExprChecker:
             )
             return _ERROR, Type.BOOL
         seconds = self.fixed_seconds(node.duration)
-        if seconds is None:
+        if seconds is None or self.too_long(node.duration):
             return _ERROR, Type.BOOL
         ago = ir.Ago(type=Type.DATETIME if type_ is Type.DATETIME else Type.DATE, seconds=seconds)
         op = "<" if node.kind == "before_ago" else ">="
@@ -281,6 +298,18 @@ class ExprChecker:
             )
             return _ERROR, None
         return ir.Holds(product=node.args[0].value), Type.BOOL
+
+    def too_long(self, duration: s.Duration) -> bool:
+        """Report a duration beyond MAX_DAYS (a typo, and past what date arithmetic can hold)."""
+        if duration.amount * DAYS[duration.unit] <= MAX_DAYS:
+            return False
+        self._error(
+            "E316",
+            f"`{duration}` is longer than 100 years",
+            duration,
+            "check the number; durations are written like `90 days` or `3 business days`",
+        )
+        return True
 
     def fixed_seconds(self, duration: s.Duration) -> int | None:
         """A calendar-free duration in seconds, or a diagnostic."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from lark.lexer import PatternStr
@@ -36,24 +37,12 @@ DESCRIPTIONS = {
 # Terminals that can start a value; when all may come next they are listed as one item.
 VALUE_START = {"NAME", "NUMBER", "STRING", "DATE", "PERCENT", "TRUE", "FALSE", "LPAR", "MINUS"}
 A_VALUE = 'a value (a field, a number, "text", a date, ...)'
+# Terminals that may follow a value; listed as one item, they would fill the whole message.
+OPERATORS = {"COMP_OP", "ADD_OP", "MUL_OP", "AND", "OR", "IN", "IS", "NOT", "BEFORE", "WITHIN"}
+AN_OPERATOR = "an operator (and, or, ==, >=, in, ...)"
 MAX_LISTED = 10
 # Punctuation a Chinese input method produces, and what the author meant.
-FULL_WIDTH = {
-    "，": ",",
-    "：": ":",
-    "（": "(",
-    "）": ")",
-    "［": "[",
-    "］": "]",
-    "＝": "==",
-    "。": ".",
-    "；": ";",
-    "！": "!",
-    "＞": ">",
-    "＜": "<",
-    "％": "%",
-    "＃": "#",
-}
+FULL_WIDTH = dict(zip("，：（）［］＞＜％＃", ",:()[]><%#", strict=True)) | {"＝": "=="}
 CHARACTER_HINTS = {
     "=": "compare with `==`",
     "&": "join conditions with `and`",
@@ -62,6 +51,7 @@ CHARACTER_HINTS = {
     "'": 'strings go in double quotes: "text"',
     "\\": 'a backslash is only allowed inside "quoted text"',
     **dict.fromkeys("¥￥$€£", "amounts are plain numbers without a currency sign: 500_000"),
+    **dict.fromkeys(";；。", "lines end without punctuation: remove it"),
 }
 WORD_HINTS = {
     "elif": "there is no `elif`: write `else`, then an indented `if` under it",
@@ -70,6 +60,8 @@ WORD_HINTS = {
 }
 JOURNEY_STEPS = ("if", "wait", "exit")
 UNITS = ("minute", "hour", "day", "week", "month", "year")
+NUMBERS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+NUMBER_WORDS = {word: number for number, word in enumerate(NUMBERS, start=1)}
 
 
 def diagnose_unexpected(exc: UnexpectedInput, text: str) -> Diagnostic:
@@ -102,9 +94,28 @@ def _bad_character(exc: UnexpectedCharacters, text: str) -> Diagnostic:
             f"type `{FULL_WIDTH[char]}` with the input method in English mode",
         )
     if char == "=":
-        return Diagnostic("E101", "unexpected `=`", span, CHARACTER_HINTS[char])
+        pair = text[max(0, exc.pos_in_stream - 1) : exc.pos_in_stream + 2]
+        hint = next(
+            (f"write `{op}`" for bad, op in (("=>", ">="), ("=<", "<=")) if bad in pair),
+            CHARACTER_HINTS[char],
+        )
+        return Diagnostic("E101", "unexpected `=`", span, hint)
     if char in CHARACTER_HINTS:
         return Diagnostic("E101", f"unexpected character `{char}`", span, CHARACTER_HINTS[char])
+    if char == "\ufeff" and exc.pos_in_stream == 0:
+        return Diagnostic(
+            "E101",
+            "the file starts with an invisible byte-order mark",
+            span,
+            'save the file as "UTF-8" without BOM',
+        )
+    if unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp"):
+        return Diagnostic(
+            "E101",
+            f"unexpected invisible character U+{ord(char):04X}",
+            span,
+            "delete it; it often comes with text pasted from another program",
+        )
     if char.isalpha():
         hint = 'names use English letters, digits and _ (other text only in "quotes" or # comments)'
     else:
@@ -130,8 +141,27 @@ def _bad_token(exc: UnexpectedToken, text: str) -> Diagnostic:
             span,
             "the lines of this block go below it, indented by two spaces",
         )
-    message = f"expected {_describe_all(expected)}, found {_found(token)}"
+    listed = _without_closers(expected, text[: token.start_pos or 0])
+    if token.type in ("_NL", "_DEDENT") and len(listed) > 1:
+        listed = listed - {"_NL"}  # never "expected end of line, found end of line"
+    message = f"expected {_describe_all(listed)}, found {_found(token)}"
     return Diagnostic("E103", message, span, _hint(token, expected, text))
+
+
+def _without_closers(expected: set[str], before: str) -> set[str]:
+    # The LALR tables offer `)`, `]` and `,` after any value; list them only inside brackets.
+    if not {"AND", "OR"} <= expected:
+        return expected
+    code = re.sub(r'"([^"\\\n]|\\.)*"|#[^\n]*', "", before)
+    parens, squares = code.count("(") - code.count(")"), code.count("[") - code.count("]")
+    drop = set()
+    if parens <= 0:
+        drop.add("RPAR")
+    if squares <= 0:
+        drop.add("RSQB")
+    if parens <= 0 and squares <= 0:
+        drop.add("COMMA")
+    return expected - drop
 
 
 def _token_span(token, text: str) -> Span:
@@ -148,7 +178,7 @@ def _token_span(token, text: str) -> Span:
 
 def _end_of_text(text: str) -> Span:
     # Just past the last character that is neither blank nor part of a comment.
-    lines = text.splitlines()
+    lines = text.split("\n")
     for number in range(len(lines), 0, -1):
         content = lines[number - 1].split("#", 1)[0].rstrip()
         if content:
@@ -158,18 +188,40 @@ def _end_of_text(text: str) -> Span:
 
 def _hint(token, expected: set[str], text: str) -> str | None:
     word = str(token)
-    line = text.splitlines()[token.line - 1] if token.line and token.type != "$END" else ""
+    line = text.split("\n")[token.line - 1] if token.line and token.type != "$END" else ""
     before = line[: (token.column or 1) - 1]
     if "RULESET" in expected:
         return "a rule file starts with `ruleset <name>`"
     if token.type in ("_NL", "_DEDENT", "$END"):
         return _end_of_line_hint(expected, before)
-    if word == "," and re.search(r"\d$", before) and re.match(r",\d{3}", line[len(before) :]):
+    return _number_hint(word, expected, before, line[len(before) :]) or _word_hint(word, expected)
+
+
+def _number_hint(word: str, expected: set[str], before: str, after: str) -> str | None:
+    if word == "," and re.search(r"\d$", before) and re.match(r",\d{3}", after):
         return "write large numbers with _ instead of commas: 50_000"
+    if re.fullmatch(r"\d{3}", word) and re.search(r"\d $", before):
+        return "write large numbers with _ instead of spaces: 50_000"
+    if "NUMBER" in expected and word in NUMBER_WORDS:
+        return f"write the number in digits: `{NUMBER_WORDS[word]}`"
+    if "NUMBER" in expected and word.rstrip("s") in UNITS:
+        return f"a duration is a number and a unit, e.g. `7 {word.rstrip('s')}s`"
+    return None
+
+
+def _word_hint(word: str, expected: set[str]) -> str | None:
     if word in JOURNEY_STEPS and "AUDIENCE" in expected:
         return f"`{word}` is a journey step; a campaign sends, creates tasks or notifies"
     if word in WORD_HINTS:
         return WORD_HINTS[word]
+    if "TODAY" in expected:
+        return "`is` only appears in `is today`; compare values with `==`"
+    if word in ("<", "<=", ">", ">=", "==", "!=") and "AND" in expected:
+        return "compare one pair at a time: `x > 1 and x < 9`"
+    if word == "(" and "LSQB" in expected:
+        return 'lists are written in square brackets: ["a", "b"]'
+    if "PER" in expected:
+        return "a cap reads like `at_most 3 messages per customer per 7 days`"
     if word.isidentifier():
         suggestion = _did_you_mean(word, expected)
         if suggestion:
@@ -178,8 +230,6 @@ def _hint(token, expected: set[str], text: str) -> str | None:
             return f'put it in double quotes: "{word}"'
     if "TIME" in expected:
         return "write times as HH:MM on a 24-hour clock, e.g. 09:00 or 21:30"
-    if "NUMBER" in expected and word.rstrip("s") in UNITS:
-        return f"a duration is a number and a unit, e.g. `7 {word.rstrip('s')}s`"
     return None
 
 
@@ -239,6 +289,9 @@ def _describe_all(expected) -> str:
     if {"NAME", "NUMBER", "STRING", "LPAR"} <= expected:
         expected -= VALUE_START
         values = [A_VALUE]
+    if {"COMP_OP", "AND", "OR"} <= expected:
+        expected -= OPERATORS
+        values = [AN_OPERATOR]
     names = sorted({_describe(t) for t in expected}, key=lambda d: (not d.startswith("`"), d))
     names = values + names
     if len(names) > MAX_LISTED:

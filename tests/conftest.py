@@ -70,3 +70,19 @@ def database_url(request, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'rulebank.db'}"
     return request.getfixturevalue("postgres_url")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """`--update-goldens`: rewrite golden files (tests/golden/) instead of comparing to them."""
+    parser.addoption(
+        "--update-goldens",
+        action="store_true",
+        default=False,
+        help="rewrite tests/golden/ files from the current output (review the diff!)",
+    )
+
+
+@pytest.fixture
+def update_goldens(request: pytest.FixtureRequest) -> bool:
+    """True when the run was started with `--update-goldens`."""
+    return bool(request.config.getoption("--update-goldens"))
