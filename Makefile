@@ -46,10 +46,15 @@ fmt: $(STAMP) ## ruff format the code, rulebank fmt the rule files
 
 # The runtime issue turns `run` into the whole product on embedded defaults: add its steps
 # (Temporal dev server, worker, API, demo data) as commands of the CLI and call them here.
-run: $(STAMP) ## check the example rulesets (API, worker and Temporal come with the runtime)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+run: $(STAMP) ## check the rulesets, bootstrap the embedded demo (SQLite), serve the API
 	$(RULEBANK) check $(RULESETS)
-	@echo "note: this checks the rule files only; the full product (API, worker, Temporal)"
-	@echo "      arrives with the runtime issue, when 'make run' will start all of it."
+	$(RULEBANK) dev bootstrap
+	@echo "API: http://$(HOST):$(PORT)  (OpenAPI docs: http://$(HOST):$(PORT)/docs)"
+	@echo "note: the Temporal runtime (dev server, worker) arrives with the runtime issue."
+	$(RULEBANK) api --host $(HOST) --port $(PORT)
 
 bench: $(STAMP) ## run every bench/*.py
 	@set -e; for script in bench/*.py; do \

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -20,7 +21,7 @@ import typer
 
 from config.settings import get_settings
 from dsl.templates_catalog import TemplateCatalog
-from services import registry
+from services import demo, registry
 from services.actor import Actor
 from services.errors import DomainError
 from services.users import create_user
@@ -44,10 +45,12 @@ KEYS_FILE = Path(".rulebank/demo-keys.json")
 
 @app.command("bootstrap")
 def bootstrap(
-    customers: Annotated[int, typer.Option(help="Demo customers to seed when there are none.")]
-    = 2_000,
-    rulesets: Annotated[Path, typer.Option(help="Folder of rule files to activate.")]
-    = Path("rulesets"),
+    customers: Annotated[
+        int, typer.Option(help="Demo customers to seed when there are none.")
+    ] = 2_000,
+    rulesets: Annotated[Path, typer.Option(help="Folder of rule files to activate.")] = Path(
+        "rulesets"
+    ),
     templates: Annotated[Path, typer.Option(help="Templates folder.")] = Path("templates"),
 ) -> None:
     """Migrate, create demo users, seed customers and activate the shipped rulesets."""
@@ -55,7 +58,7 @@ def bootstrap(
     migrate.upgrade(url)
     factory = make_session_factory(make_engine(url))
     keys = _users(factory)
-    _seed(factory, url, customers)
+    _seed(factory, customers)
     catalog = TemplateCatalog.from_directory(templates) if templates.is_dir() else None
     for path in sorted(rulesets.glob("*.rules")):
         _activate(factory, path, catalog)
@@ -77,16 +80,12 @@ def _users(factory) -> dict[str, str]:
     return keys
 
 
-def _seed(factory, url: str, count: int) -> None:
+def _seed(factory, count: int) -> None:
     with session_scope(factory) as session:
         if session.scalar(sa.select(sa.func.count()).select_from(Customer)):
             return
-    try:
-        from services.demo import seed_database
-    except ImportError:  # pragma: no cover - the demo generator is optional
-        typer.echo("demo data generator not available; no customers seeded")
-        return
-    seed_database(url, customers=count, seed=7)
+    today = datetime.now(demo.SHANGHAI).date()
+    demo.seed_customers(factory, count, seed=7, today=today)
     typer.echo(f"seeded {count:,} demo customers")
 
 
@@ -106,8 +105,14 @@ def _activate(factory, path: Path, catalog) -> None:
         with session_scope(factory) as session:
             version = registry.create_version(session, author, name, source, catalog)
             registry.submit(session, author, name, version.version)
-            registry.decide(session, checker, name, version.version, approve=True,
-                            comment="demo: reviewed and approved")
+            registry.decide(
+                session,
+                checker,
+                name,
+                version.version,
+                approve=True,
+                comment="demo: reviewed and approved",
+            )
             registry.activate(session, admin, name, version.version)
         typer.echo(f"activated {name} v{version.version} ({version.plan_hash[:12]})")
     except DomainError as exc:

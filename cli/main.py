@@ -17,6 +17,7 @@ from cli import (
     api_commands,
     audit_commands,
     db_commands,
+    demo_commands,
     dev_commands,
     dsl_commands,
     fmt_command,
@@ -38,6 +39,7 @@ app.add_typer(user_commands.app, name="users")  # users add
 app.add_typer(api_commands.app)  # api
 app.add_typer(audit_commands.app, name="audit")  # audit verify, audit export
 app.add_typer(dev_commands.app, name="dev")  # dev bootstrap (make run)
+app.add_typer(demo_commands.app, name="demo")  # demo seed
 
 
 def _version(value: bool) -> None:
