@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
@@ -62,6 +63,47 @@ def postgres_url() -> Iterator[str]:
 def sqlite_url(tmp_path) -> str:
     """URL of a fresh SQLite file database for one test."""
     return f"sqlite:///{tmp_path / 'rulebank.db'}"
+
+
+@contextmanager
+def isolated(url: str) -> Iterator[str]:
+    """`url` itself for SQLite; a fresh schema of the PostgreSQL database, dropped afterwards.
+
+    The PostgreSQL database is shared by the whole session, and the audit table refuses DELETE
+    and TRUNCATE, so tests get a schema of their own (via `search_path`) instead of cleaning.
+    """
+    if not url.startswith("postgresql"):
+        yield url
+        return
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.schema.CreateSchema(schema))
+    try:
+        scoped = sa.make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
+        yield scoped.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            # A connection a failed test left open must not hang the run.
+            conn.execute(sa.text("SET lock_timeout = '10s'"))
+            conn.execute(sa.schema.DropSchema(schema, cascade=True))
+        admin.dispose()
+
+
+@pytest.fixture
+def isolate():
+    """The `isolated(url)` context manager, for tests that need more than one database."""
+    return isolated
+
+
+@pytest.fixture
+def migrated_url(database_url: str) -> Iterator[str]:
+    """A migrated database of this test's own, on SQLite and on PostgreSQL."""
+    from store import migrate
+
+    with isolated(database_url) as url:
+        migrate.upgrade(url)
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
