@@ -44,6 +44,14 @@ class Checked:
         return None if node is None else self.ir[id(node)]
 
 
+def policy_category(policy: s.Policy) -> str:
+    """A policy's category: its own line, else its name when that names a category
+    (`policy service`), else marketing."""
+    if policy.category is not None:
+        return policy.category.value
+    return policy.name.value if policy.name.value in CATEGORIES else "marketing"
+
+
 @cache
 def _zones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
@@ -123,17 +131,20 @@ class Checker:
     def _header(self) -> tuple[str, str]:
         header = self.file.header
         timezone = header.timezone.value if header.timezone else DEFAULT_TIMEZONE
-        if header.timezone and timezone not in _zones():
-            self.error(
-                "E201",
-                f"unknown time zone `{timezone}`",
-                header.timezone.span,
-                _suggest_zone(timezone) or "use an IANA name like Asia/Shanghai",
-            )
+        self.timezone_name(header.timezone)
         calendar = header.calendar.value if header.calendar else "CN"
         if header.calendar:
             self.calendar_name(header.calendar)
         return timezone, calendar
+
+    def timezone_name(self, ident: s.Ident | None) -> None:
+        if ident is not None and ident.value not in _zones():
+            self.error(
+                "E201",
+                f"unknown time zone `{ident.value}`",
+                ident.span,
+                _suggest_zone(ident.value) or "use an IANA name like Asia/Shanghai",
+            )
 
     def calendar_name(self, ident: s.Ident) -> None:
         if ident.value not in CALENDARS:
@@ -219,9 +230,7 @@ class Checker:
         if rule.category is not None:
             return rule.category.value
         named = self.policies.get(rule.policy.value) if rule.policy else None
-        if named is not None and named.category is not None:
-            return named.category.value
-        return "marketing"
+        return policy_category(named) if named is not None else "marketing"
 
     def effective_policy(self, rule) -> s.Policy | None:
         """The named policy, else the policy named after the rule's category (the default)."""

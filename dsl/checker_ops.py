@@ -32,6 +32,8 @@ def check_sla(checker: Checker, sla: o.Sla, ruleset_calendar: str) -> None:
             hours.span,
             "write the opening time first, e.g. `hours business 09:00 to 18:00`",
         )
+    checker.timezone_name(sla.timezone)
+    _once(checker, [(c.kind, c.span) for c in sla.conditions], "condition")
     if sla.timezone_from is not None and sla.timezone_from.value not in TIMEZONE_SOURCES:
         checker.error(
             "E323",
@@ -165,6 +167,12 @@ def check_lead(checker: Checker, lead: o.Lead) -> None:
                 f"the step before waits {previous[0]}; list the steps from the shortest wait",
             )
         previous = (step.after, key)
+    pool_keys = [
+        (f"keep_level_{r.number}" if r.kind == "keep_level" else r.kind, r.span)
+        for r in lead.pool
+        if r.kind != "release_after"
+    ]
+    _once(checker, pool_keys, "rule")
     for rule in lead.pool:
         checker.duration(rule.duration)
         if rule.field is not None:
@@ -192,6 +200,20 @@ def _line_span(checker: Checker, block, keyword: str) -> Span:
             content = text.split("#", 1)[0].rstrip()
             return Span(number, len(text) - len(text.lstrip(" ")) + 1, number, len(content) + 1)
     return block.name.span
+
+
+def _once(checker: Checker, keyed: list, what: str) -> None:
+    # Lines that fold into a list, yet mean one setting each: a second one would silently win.
+    seen: dict[str, object] = {}
+    for key, span in keyed:
+        if key in seen:
+            checker.error(
+                "E110",
+                f"`{key.replace('_', ' ')}` {what} is given twice in this block",
+                span,
+                f"the first one is on line {seen[key].line}; keep one",
+            )
+        seen.setdefault(key, span)
 
 
 def _ladder_action(checker: Checker, action: o.LadderAction | None) -> None:

@@ -12,7 +12,7 @@ from dsl import expr as ir
 from dsl import plan as p
 from dsl import plan_ops as po
 from dsl import syntax as s
-from dsl.checker import Checked, check
+from dsl.checker import Checked, check, policy_category
 from dsl.compiler_ops import compile_lead, compile_sla
 from dsl.errors import DslError
 from dsl.parser import parse
@@ -83,7 +83,7 @@ def _policy(node: s.Policy) -> p.PolicySpec:
     quiet = node.quiet_hours
     return p.PolicySpec(
         name=node.name.value,
-        category=node.category.value if node.category else "marketing",
+        category=policy_category(node),
         quiet_start=f"{quiet[0]:%H:%M}" if quiet else None,
         quiet_end=f"{quiet[1]:%H:%M}" if quiet else None,
         caps=[_cap(cap) for cap in node.caps],

@@ -118,7 +118,18 @@ class BoolField(_Node):
 
 
 Expr = Annotated[
-    Lit | FieldRef | Ago | Compare | Arith | Neg | And | Or | Not | In | IsToday | Holds
+    Lit
+    | FieldRef
+    | Ago
+    | Compare
+    | Arith
+    | Neg
+    | And
+    | Or
+    | Not
+    | In
+    | IsToday
+    | Holds
     | BoolField,
     Field(discriminator="kind"),
 ]

@@ -271,8 +271,12 @@ class ExprChecker:
         if seconds is None or self.too_long(node.duration):
             return _ERROR, Type.BOOL
         ago = ir.Ago(type=Type.DATETIME if type_ is Type.DATETIME else Type.DATE, seconds=seconds)
-        op = "<" if node.kind == "before_ago" else ">="
-        return ir.Compare(op=op, left=subject, right=ago), Type.BOOL
+        if node.kind == "before_ago":
+            return ir.Compare(op="<", left=subject, right=ago), Type.BOOL
+        # "within N days" looks back from now: a date in the future is not within the past N.
+        now = ir.Ago(type=ago.type, seconds=0)
+        since = ir.Compare(op=">=", left=subject, right=ago)
+        return ir.And(args=[since, ir.Compare(op="<=", left=subject, right=now)]), Type.BOOL
 
     def _call(self, node: s.Call, entities, where):
         name = node.target.dotted

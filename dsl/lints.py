@@ -9,7 +9,6 @@ from __future__ import annotations
 from dsl import expr as ir
 from dsl import syntax as s
 from dsl.checker import Checker
-from dsl.expr import fields_of
 
 
 def lint(checker: Checker) -> None:
@@ -19,32 +18,48 @@ def lint(checker: Checker) -> None:
         segment = campaign.audience.segment if campaign.audience else None
         if segment is not None and segment.value in checker.segments:
             seg_where = checker.segments[segment.value].where
-            audience_fields = fields_of(checker.ir[id(seg_where)]) if seg_where else set()
+            audience_fields = granted_consents(checker.ir[id(seg_where)]) if seg_where else set()
         else:
             audience_fields = set()
         if audience is not None:
-            audience_fields |= fields_of(audience)
-        _marketing_rule(checker, campaign, campaign.actions, audience_fields)
+            audience_fields |= granted_consents(audience)
+        sends = [(action, audience_fields) for action in campaign.actions]
+        _marketing_rule(checker, campaign, sends)
         _quiet_schedule(checker, campaign)
     for journey in checker.file.journeys:
-        consulted = set()
-        for node in (journey.when, journey.trigger.where if journey.trigger else None):
-            if node is not None:
-                consulted |= fields_of(checker.ir[id(node)])
-        _marketing_rule(checker, journey, list(_walk(journey.steps)), consulted)
+        entry = checker.expr(journey.when)
+        consulted = granted_consents(entry) if entry is not None else set()
+        _marketing_rule(checker, journey, list(_walk(checker, journey.steps, consulted)))
         _journey_flow(checker, journey.steps)
     _overlapping_slas(checker)
 
 
-def _marketing_rule(checker: Checker, rule, actions, consulted: set[str]) -> None:
+def granted_consents(expr: ir.Expr) -> set[str]:
+    """Consents a condition *requires* to be granted (a mere mention, `not consent.sms` or an
+    `or` branch, does not protect a customer)."""
+    if isinstance(expr, ir.BoolField) and expr.field.path.startswith("consent."):
+        return {expr.field.path}
+    if isinstance(expr, ir.Compare) and expr.op == "==" and isinstance(expr.left, ir.FieldRef):
+        right = expr.right
+        if expr.left.path.startswith("consent.") and isinstance(right, ir.Lit) and right.value:
+            return {expr.left.path}
+    if isinstance(expr, ir.And):
+        return set().union(*(granted_consents(arg) for arg in expr.args))
+    if isinstance(expr, ir.Or):
+        return set.intersection(*(granted_consents(arg) for arg in expr.args))
+    return set()
+
+
+def _marketing_rule(checker: Checker, rule, actions) -> None:
+    """`actions` are (step, consents granted on the way to it) pairs."""
     policy = checker.effective_policy(rule)
     if checker.rule_category(rule) != "marketing":
         return
-    sends = [a for a in actions if isinstance(a, s.Send)]
+    sends = [(a, granted) for a, granted in actions if isinstance(a, s.Send)]
     if not sends:
         return
     required = {p.dotted for p in policy.requires} if policy else set()
-    for send in sends:
+    for send, consulted in sends:
         channel_consent = {f"consent.{send.channel.value}", "consent.marketing"}
         if not (channel_consent & (required | consulted)):
             checker.warn(
@@ -97,14 +112,16 @@ def _quiet_schedule(checker: Checker, campaign: s.Campaign) -> None:
         )
 
 
-def _walk(steps):
+def _walk(checker: Checker, steps, granted: set[str]):
+    """Every step with the consents its enclosing `if` conditions require."""
     for step in steps:
-        yield step
+        yield step, granted
         if isinstance(step, s.If):
-            yield from _walk(step.then)
-            yield from _walk(step.otherwise)
+            condition = checker.expr(step.condition)
+            yield from _walk(checker, step.then, granted | granted_consents(condition))
+            yield from _walk(checker, step.otherwise, granted)
         elif isinstance(step, s.WaitEvent):
-            yield from _walk(step.on_timeout)
+            yield from _walk(checker, step.on_timeout, granted)
 
 
 def _journey_flow(checker: Checker, steps) -> None:

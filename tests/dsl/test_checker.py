@@ -267,3 +267,24 @@ def test_clean_template_fixture_compiles_without_warnings() -> None:
     catalog = TemplateCatalog.from_directory(HERE / "broken_templates")
     source = (HERE / "fixtures" / "tpl_clean_birthday.rules").read_text(encoding="utf-8")
     assert compile_source(source, "tpl_clean_birthday.rules", catalog).warnings == []
+
+
+def test_a_policy_named_service_is_the_service_default_and_service_sends_skip_marketing_lints():
+    path = Path(__file__).parent / "fixtures" / "service_policy_by_name.rules"
+    result = compile_source(path.read_text(encoding="utf-8"), path.name)
+    assert result.warnings == []
+    (campaign,) = result.plan.campaigns
+    assert campaign.category == "service"
+    assert campaign.policy is not None and campaign.policy.name == "service"
+    assert campaign.policy.category == "service"
+
+
+def test_within_looks_back_only_so_future_dates_do_not_match():
+    source = "ruleset r\n\nsegment recent\n  where customer.last_transaction_at within 7 days\n"
+    segment = compile_source(source, "r.rules").plan.segments["recent"]
+    now = dt.datetime(2026, 11, 29, 12, tzinfo=dt.UTC)
+    matches = compile_predicate(segment).bind(now, now.date())
+    key = "customer.last_transaction_at"
+    assert matches({key: now - dt.timedelta(days=3)})
+    assert not matches({key: now - dt.timedelta(days=8)})
+    assert not matches({key: now + dt.timedelta(days=1)})
