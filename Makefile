@@ -44,17 +44,12 @@ fmt: $(STAMP) ## ruff format the code, rulebank fmt the rule files
 	$(BIN)/ruff format .
 	$(RULEBANK) fmt $(RULESETS)
 
-# The runtime issue turns `run` into the whole product on embedded defaults: add its steps
-# (Temporal dev server, worker, API, demo data) as commands of the CLI and call them here.
-HOST ?= 127.0.0.1
-PORT ?= 8000
-
-run: $(STAMP) ## check the rulesets, bootstrap the embedded demo (SQLite), serve the API
+# `rulebank run` is the whole product on embedded defaults: the Temporal dev server (state in
+# .rulebank/), demo data and rulesets through review, a worker and the API; Ctrl-C stops it all.
+# Ports: RULEBANK_API__PORT, RULEBANK_TEMPORAL_ADDRESS, RULEBANK_TEMPORAL__UI_PORT.
+run: $(STAMP) ## check the rulesets, then run everything embedded (Temporal, worker, API, demo)
 	$(RULEBANK) check $(RULESETS)
-	$(RULEBANK) dev bootstrap
-	@echo "API: http://$(HOST):$(PORT)  (OpenAPI docs: http://$(HOST):$(PORT)/docs)"
-	@echo "note: the Temporal runtime (dev server, worker) arrives with the runtime issue."
-	$(RULEBANK) api --host $(HOST) --port $(PORT)
+	$(RULEBANK) run
 
 bench: $(STAMP) ## run every bench/*.py
 	@set -e; for script in bench/*.py; do \

@@ -2,10 +2,10 @@
 
 It refuses to build an app on a database that is not at the current schema revision (raising
 `SchemaOutOfDateError`, whose message says what to run), so a misdeployed server fails at
-start-up instead of on its first request. The engine, session factory, settings and template
-catalog live on `app.state` for the dependencies in `api.deps`; the engine is disposed at
-shutdown. Routers written by other teams are included only when their module imports, so
-parts of the API can land independently.
+start-up instead of on its first request. The engine, session factory, settings, template
+catalog and Temporal client (`app.state.temporal`, connected on first use) live on `app.state`
+for the routes and `api.deps`; the engine is disposed at shutdown. Routers written by other
+teams are included only when their module imports, so parts of the API can land independently.
 """
 
 from __future__ import annotations
@@ -19,14 +19,26 @@ from fastapi import APIRouter, FastAPI
 
 from api import problems
 from api.limits import BodySizeLimit
-from api.routes import audit, health, rulesets
+from api.routes import audit, campaigns, health, rulesets
 from config.settings import Settings
 from dsl.templates_catalog import TemplateCatalog
+from runtime.temporal_client import LazyClient
 from store.migrate import ensure_up_to_date
 from store.session import make_engine, make_session_factory
 
 log = logging.getLogger(__name__)
-OPTIONAL_ROUTERS = {"customers": "api.routes.customers", "events": "api.routes.events"}
+OPTIONAL_ROUTERS = {
+    "customers": "api.routes.customers",
+    "events": "api.routes.events",
+    "templates": "api.routes.templates",
+    "messages": "api.routes.messages",
+    "contacts": "api.routes.contacts",
+    "inbound": "api.routes.inbound",
+    "tasks": "api.routes.tasks",
+    "tickets": "api.routes.tickets",
+    "calendars": "api.routes.calendars",
+    "leads": "api.routes.leads",
+}
 
 
 def _catalog(settings: Settings) -> TemplateCatalog | None:
@@ -67,6 +79,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     app.state.catalog = _catalog(settings)
+    # Connected on first use: the API serves rulesets and audit while Temporal is down.
+    app.state.temporal = LazyClient(settings.temporal)
     problems.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_bytes)
 
@@ -75,6 +89,7 @@ def create_app(settings: Settings) -> FastAPI:
     guarded = problems.RESPONSES
     app.include_router(rulesets.router, prefix="/v1/rulesets", responses=guarded)
     app.include_router(audit.router, prefix="/v1/audit", responses=guarded)
+    app.include_router(campaigns.router, prefix="/v1/campaigns", responses=guarded)
     for resource, module in OPTIONAL_ROUTERS.items():
         router = _optional_router(module)
         if router is not None:

@@ -5,11 +5,14 @@ per role (keys are printed once and kept in `.rulebank/demo-keys.json`, readable
 only, because a laptop demo must be resumable; production creates users with `rulebank users
 add`), seed demo customers when there are none, and take every shipped ruleset through the
 real review path — drafted by marketing ops, approved by compliance, activated by an admin —
-so the audit log shows what a bank would see.
+so the audit log shows what a bank would see. Activation is database work only; the campaign
+schedules follow it in Temporal once the transactions committed (when Temporal answers).
+`rulebank run` calls `bootstrap_demo` itself, between starting Temporal and the worker.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from datetime import datetime
@@ -21,8 +24,10 @@ import typer
 
 from config.settings import get_settings
 from dsl.templates_catalog import TemplateCatalog
+from runtime.temporal_client import TemporalUnavailableError, connect
 from services import demo, registry
 from services.actor import Actor
+from services.campaigns import sync_schedules
 from services.errors import DomainError
 from services.users import create_user
 from store import migrate
@@ -52,16 +57,59 @@ def bootstrap(
         "rulesets"
     ),
     templates: Annotated[Path, typer.Option(help="Templates folder.")] = Path("templates"),
+    schedules: Annotated[
+        bool, typer.Option(help="Reconcile campaign schedules if Temporal answers.")
+    ] = True,
 ) -> None:
     """Migrate, create demo users, seed customers and activate the shipped rulesets."""
-    url = get_settings().database.url
+    settings = get_settings()
+    keys = bootstrap_demo(settings, customers=customers, rulesets=rulesets, templates=templates)
+    if schedules:
+        # Activation is pure database work; Temporal follows once the transactions committed.
+        try:
+            sync_schedules_now(settings, timeout_s=3)
+        except TemporalUnavailableError as exc:
+            typer.echo(f"note: schedules not reconciled ({exc.detail}); `rulebank run` or "
+                       "`rulebank schedules sync` will do it")  # fmt: skip
+    print_keys(keys)
+
+
+def bootstrap_demo(settings, *, customers: int, rulesets: Path, templates: Path) -> dict[str, str]:
+    """The idempotent demo set-up; returns the demo users' API keys by name."""
+    url = settings.database.url
     migrate.upgrade(url)
-    factory = make_session_factory(make_engine(url))
-    keys = _users(factory)
-    _seed(factory, customers)
-    catalog = TemplateCatalog.from_directory(templates) if templates.is_dir() else None
-    for path in sorted(rulesets.glob("*.rules")):
-        _activate(factory, path, catalog)
+    engine = make_engine(url)
+    try:
+        factory = make_session_factory(engine)
+        keys = _users(factory)
+        _seed(factory, customers)
+        catalog = TemplateCatalog.from_directory(templates) if templates.is_dir() else None
+        for path in sorted(rulesets.glob("*.rules")):
+            _activate(factory, path, catalog)
+    finally:
+        engine.dispose()
+    return keys
+
+
+def sync_schedules_now(settings, *, timeout_s: float) -> None:
+    """Reconcile every campaign schedule with the active versions, printing what changed."""
+    engine = make_engine(settings.database.url)
+
+    async def main():
+        client = await connect(settings.temporal, timeout_s=timeout_s)
+        return await sync_schedules(client, make_session_factory(engine), settings)
+
+    try:
+        report = asyncio.run(main())
+    finally:
+        engine.dispose()
+    for verb in ("created", "updated", "deleted"):
+        for sid in getattr(report, verb):
+            typer.echo(f"schedule {verb}: {sid}")
+    typer.echo(f"schedules: {len(report.unchanged)} unchanged")
+
+
+def print_keys(keys: dict[str, str]) -> None:
     typer.echo("demo users (role: name = API key):")
     for name, role in DEMO_USERS.items():
         typer.echo(f"  {role.value:13} {name:8} = {keys.get(name, '(see ' + str(KEYS_FILE) + ')')}")

@@ -21,7 +21,9 @@ from cli import (
     dev_commands,
     dsl_commands,
     fmt_command,
+    run_commands,
     user_commands,
+    worker_commands,
 )
 
 app = typer.Typer(
@@ -40,6 +42,9 @@ app.add_typer(api_commands.app)  # api
 app.add_typer(audit_commands.app, name="audit")  # audit verify, audit export
 app.add_typer(dev_commands.app, name="dev")  # dev bootstrap (make run)
 app.add_typer(demo_commands.app, name="demo")  # demo seed
+app.add_typer(worker_commands.app)  # worker
+app.add_typer(worker_commands.schedules_app, name="schedules")  # schedules sync
+app.add_typer(run_commands.app)  # run (make run: Temporal, demo data, worker, API)
 
 
 def _version(value: bool) -> None:

@@ -28,6 +28,20 @@ class TemporalSettings(BaseModel):
     address: str = "127.0.0.1:7233"
     namespace: str = "default"
     task_queue: str = "rulebank"
+    # False: the API stores events without routing them and answers campaign control with 503
+    # (for API-only deployments and tests); the worker and `rulebank run` ignore it.
+    enabled: bool = True
+    connect_timeout_s: float = Field(default=5.0, gt=0)
+    # How long a stopping worker lets running activities (a page of sends) finish.
+    graceful_shutdown_s: float = Field(default=10.0, ge=0)
+    # A schedule fire missed by at most this (server down) still runs; older ones need an
+    # operator's explicit trigger, so a restarted laptop never sends last week's campaigns.
+    catchup_window_s: int = Field(default=3600, ge=10)
+    # The embedded dev server of `rulebank run`: listens on `address`'s port, keeps its state
+    # in `dev_server_db` (relative to the current directory, like the database default).
+    dev_server_db: Path = Path(".rulebank/temporal.db")
+    ui_port: int = Field(default=8233, ge=1, le=65535)
+    dev_server_path: Path | None = None  # default: the `temporal` next to the Python interpreter
 
 
 class ApiSettings(BaseModel):
@@ -39,12 +53,34 @@ class ApiSettings(BaseModel):
 
 
 class DeliverySettings(BaseModel):
+    # Unset channels are dry runs in dev (outbox recorded, nothing leaves); in prod their
+    # messages fail and are listed (GET /v1/messages?status=failed).
     smtp_host: str | None = None
     smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_from: str = "noreply@bank.example"
     sms_gateway_url: str | None = None
     push_gateway_url: str | None = None
     # A credential: SecretStr keeps it out of reprs, logs and error messages.
     gateway_token: SecretStr | None = None
+    gateway_batch_size: int = Field(default=100, ge=1, le=1000)  # messages per HTTP request
+    gateway_concurrency: int = Field(default=4, ge=1, le=64)  # requests in flight per send
+    timeout_s: float = Field(default=10.0, gt=0)  # per gateway request or SMTP command
+    # Transient failures are retried in place this many times (with backoff) before the
+    # activity fails and Temporal's retry policy takes over.
+    retries: int = Field(default=2, ge=0, le=10)
+    retry_backoff_s: float = Field(default=0.2, ge=0)
+    # Template sandbox caps: a template is reviewed code, but a loop must not stall a campaign.
+    render_timeout_ms: int = Field(default=500, gt=0)  # CPU time; a message takes ~0.1 ms
+    max_output_chars: int = Field(default=100_000, gt=0)
+    # What `bank.*` renders as, per locale; the first locale is the fallback.
+    bank_name: dict[str, str] = {"zh_CN": "示例银行", "en": "Example Bank"}
+    bank_hotline: str = "95500"
+    # Email footers link here with a per-customer token (HMAC of the customer id).
+    unsubscribe_base_url: str = "https://bank.example/unsubscribe"
+    unsubscribe_secret: SecretStr = SecretStr("dev-only-unsubscribe-secret")
 
 
 class Settings(BaseSettings):

@@ -65,7 +65,8 @@ class Customer(Base):
     last_transaction_at: Mapped[datetime | None] = mapped_column(index=True)
     contract_end_on: Mapped[date | None] = mapped_column(sa.Date)
     # Personal data: contact details are read only at send time, inside delivery activities.
-    phone: Mapped[str | None] = mapped_column(sa.String(32))
+    # Indexed: an inbound SMS opt-out ("TD") names the customer by phone number only.
+    phone: Mapped[str | None] = mapped_column(sa.String(32), index=True)
     email: Mapped[str | None] = mapped_column(sa.String(254))
     # Contact-policy switches checked at send time, whatever a rule says.
     do_not_disturb: Mapped[bool] = mapped_column(default=False, server_default=sa.false())

@@ -4,7 +4,8 @@ Every external send is first a `message` row whose `idempotency_key` (workflow i
 customer) is unique: an activity retried after a crash finds its row instead of sending again,
 and a send is never lost because the row commits before the channel is called. Each send-time
 decision (sent, suppressed for lack of consent, deferred by quiet hours, ...) is a
-`contact_decision` row; frequency caps count these per customer over a window.
+`contact_decision` row. Frequency caps count `message` rows (sent or pending) per customer
+over a window.
 
 `customer_id` carries no foreign key here (nor in `work.py`): history must outlive the customer
 row and ingest order is not guaranteed. Rows hold ids and template names, never contact details.
@@ -46,6 +47,17 @@ class Message(Base):
     customer_id: Mapped[str] = mapped_column(sa.String(32))
     channel: Mapped[str] = mapped_column(sa.String(16))
     template: Mapped[str] = mapped_column(sa.String(100))
+    # Caps count marketing and service sends apart; rule-level caps count one rule's sends.
+    category: Mapped[str] = mapped_column(
+        sa.String(16), default="marketing", server_default="marketing"
+    )
+    ruleset: Mapped[str | None] = mapped_column(sa.String(100))
+    rule: Mapped[str | None] = mapped_column(sa.String(100))
+    locale: Mapped[str | None] = mapped_column(sa.String(16))
+    template_version: Mapped[str | None] = mapped_column(sa.String(64))
+    # A hash of the rendered text: evidence of what was sent without keeping personal data.
+    rendered_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    due_at: Mapped[datetime | None]  # a send deferred by quiet hours may go out from here
     status: Mapped[MessageStatus] = mapped_column(
         str_enum(MessageStatus, "status"), default=MessageStatus.PENDING, index=True
     )
@@ -70,4 +82,10 @@ class ContactDecision(Base):
     ruleset_version: Mapped[int]
     template: Mapped[str | None] = mapped_column(sa.String(100))
     workflow_id: Mapped[str] = mapped_column(sa.String(200))
+    step: Mapped[str | None] = mapped_column(sa.String(100))
+    idempotency_key: Mapped[str | None] = mapped_column(sa.String(200))  # joins its message
+    category: Mapped[str | None] = mapped_column(sa.String(16))
+    plan_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    template_version: Mapped[str | None] = mapped_column(sa.String(64))
+    detail: Mapped[str | None] = mapped_column(sa.String(200))  # e.g. the cap or the until time
     decided_at: Mapped[datetime] = mapped_column(default=utcnow)

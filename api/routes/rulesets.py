@@ -2,6 +2,7 @@
 
 Each route is a thin shell over `services.registry`, which owns the lifecycle and the
 maker-checker rules; the route adds the role gate (`api.permissions`) and the JSON shape.
+Activation is database work; the campaign schedules follow in Temporal after it committed.
 Version numbers are bounded to what the database column holds and ruleset names to what the
 rule language accepts, so no path can reach the database with a value it would refuse.
 """
@@ -10,12 +11,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, Path, Query, Request, Response, status
 
 from api.deps import SessionDep
 from api.params import MAX_INT32, Limit, Offset
 from api.permissions import allow
 from api.problems import problem, responses
+from api.routes.campaigns import reconcile_after_activation
 from api.schemas import (
     Page,
     ReviewDecision,
@@ -144,7 +146,15 @@ def reject(
 
 @router.post("/{name}/versions/{n}/activate", response_model=Version)
 def activate(
-    name: Name, n: Number, session: SessionDep, actor: Annotated[Actor, allow("rulesets.activate")]
+    name: Name,
+    n: Number,
+    session: SessionDep,
+    request: Request,
+    background: BackgroundTasks,
+    actor: Annotated[Actor, allow("rulesets.activate")],
 ) -> Any:
     """Make an approved version the active one; activating an earlier one is a rollback."""
-    return _out(name, registry.activate(session, actor, name, n))
+    version = _out(name, registry.activate(session, actor, name, n))
+    # Temporal follows the database: background tasks run after the transaction committed.
+    background.add_task(reconcile_after_activation, request.app, name)
+    return version

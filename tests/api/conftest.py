@@ -31,7 +31,12 @@ def api_db_url(migrated_url: str) -> str:
 
 @pytest.fixture
 def settings(api_db_url: str) -> Settings:
-    return Settings(database={"url": api_db_url}, templates_dir=REPO / "templates")
+    # No Temporal here: API tests must not reach a dev server that happens to run locally.
+    return Settings(
+        database={"url": api_db_url},
+        templates_dir=REPO / "templates",
+        temporal={"enabled": False},
+    )
 
 
 @pytest.fixture

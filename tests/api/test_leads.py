@@ -1,0 +1,246 @@
+"""Lead routes against a real Temporal dev server, a real lead worker and a SQLite database.
+
+The shipped `corporate_leads` rules are released through the API. A created lead is assigned
+by its workflow and its detail shows the live clock (owner, deadline, remaining ownership
+time); an RM lists and works only their own leads and their team's pool, other RMs get 404;
+contact restarts the cadence; a release puts the lead in the pool, where the previous owner's
+claim inside the cooldown is a 409 naming when the cooldown ends while a colleague's claim
+succeeds; convert closes it; without Temporal a create keeps the lead and answers 503.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+
+import pytest
+from api_samples import REPO
+from fastapi.testclient import TestClient
+from temporalio.worker import Worker
+
+from activities.leads import LeadActivities
+from api.app import create_app
+from config.settings import Settings, TemporalSettings
+from runtime import devserver
+from runtime.temporal_client import connect
+from services.leads_rm import put_rm
+from services.users import create_user
+from store.session import make_engine, make_session_factory, session_scope
+from store.user import Role
+from workflows.lead_followup import LeadFollowUpWorkflow
+
+RULES = (REPO / "rulesets" / "corporate_leads.rules").read_text(encoding="utf-8")
+BASE = "/v1/leads"
+RMS = {"ann": "EAST", "ben": "EAST", "wes": "WEST"}
+
+
+@pytest.fixture(scope="module")
+def dev_server(tmp_path_factory) -> Iterator[TemporalSettings]:
+    folder = tmp_path_factory.mktemp("temporal")
+    settings = TemporalSettings(
+        address=f"127.0.0.1:{devserver.free_port()}",
+        ui_port=devserver.free_port(),
+        dev_server_db=folder / "t.db",
+    )
+    process = devserver.start(settings, log=folder / "temporal.log")
+    try:
+        devserver.wait_ready(settings, process, timeout_s=60)
+        yield settings
+    finally:
+        devserver.stop(process)
+
+
+@pytest.fixture
+def database_url(sqlite_url: str) -> str:
+    """SQLite only: the service tests cover PostgreSQL; these are about the Temporal side."""
+    return sqlite_url
+
+
+@pytest.fixture
+def settings(api_db_url: str, dev_server: TemporalSettings) -> Settings:
+    temporal = dev_server.model_copy(update={"task_queue": f"q-{uuid.uuid4().hex[:8]}"})
+    return Settings(
+        database={"url": api_db_url}, templates_dir=REPO / "templates", temporal=temporal
+    )
+
+
+@pytest.fixture
+def rm_keys(api_db_url: str) -> dict[str, str]:
+    """Sales users with team profiles in corporate-rm (ann and ben in EAST, wes in WEST)."""
+    engine = make_engine(api_db_url)
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            keys = {name: create_user(session, name, Role.SALES)[1] for name in RMS}
+            for name, region in RMS.items():
+                put_rm(session, name, team="corporate-rm", region=region, manager="max")
+            return keys
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def worker(settings: Settings, api_db_url: str) -> Iterator[None]:
+    """A lead worker (its own thread and event loop) for the block's duration."""
+    started, box = threading.Event(), {}
+    engine = make_engine(api_db_url)
+
+    async def serve() -> None:
+        client = await connect(settings.temporal)
+        box["stop"], box["loop"] = asyncio.Event(), asyncio.get_running_loop()
+        activities = LeadActivities(make_session_factory(engine)).activities()
+        async with Worker(
+            client,
+            task_queue=settings.temporal.task_queue,
+            workflows=[LeadFollowUpWorkflow],
+            activities=activities,
+            activity_executor=ThreadPoolExecutor(4),
+        ):
+            started.set()
+            await box["stop"].wait()
+
+    thread = threading.Thread(target=asyncio.run, args=(serve(),), daemon=True)
+    thread.start()
+    assert started.wait(30), "the worker did not start"
+    try:
+        yield
+    finally:
+        box["loop"].call_soon_threadsafe(box["stop"].set)
+        thread.join(30)
+        engine.dispose()
+
+
+@pytest.fixture
+def desk(client: TestClient, auth, rm_keys, settings, api_db_url) -> Iterator[Callable]:
+    """Released rules, a running worker, and `call(method, path, who, body)` -> response."""
+    base = "/v1/rulesets/corporate_leads/versions"
+    number = client.post(base, json={"source": RULES}, headers=auth("mia")).json()["version"]
+    for step, who in (("submit", "mia"), ("approve", "cora"), ("activate", "ada")):
+        assert client.post(f"{base}/{number}/{step}", json={}, headers=auth(who)).is_success
+
+    def call(method: str, path: str, who: str, body: dict | None = None):
+        key = rm_keys.get(who)
+        headers = {"Authorization": f"Bearer {key}"} if key else auth(who)
+        return client.request(method, path, headers=headers, json=body)
+
+    with worker(settings, api_db_url):
+        yield call
+
+
+def lead(lead_id: str, **fields) -> dict:
+    return {
+        "id": lead_id,
+        "name": "某某科技有限公司",
+        "source": "website",
+        "kind": "corporate",
+        "region": "EAST",
+        "expected_value": "250000.00",
+        **fields,
+    }
+
+
+def assigned(call, lead_id: str, who: str = "ada") -> dict:
+    """The lead's detail once its workflow assigned it (polled with a deadline)."""
+    deadline = time.monotonic() + 20
+    while True:
+        detail = call("GET", f"{BASE}/{lead_id}", who).json()
+        if detail.get("owner") and detail["clock"]["live"]:
+            return detail
+        assert time.monotonic() < deadline, detail
+        time.sleep(0.1)
+
+
+def test_a_new_lead_is_assigned_with_a_live_clock(desk):
+    created = desk("POST", BASE, "ada", lead("A1"))
+    assert created.status_code == 201, created.text
+    assert (created.json()["rule"], created.json()["team"]) == ("website_corporate", "corporate-rm")
+    again = desk("POST", BASE, "ada", lead("A1"))
+    assert again.status_code == 200 and again.json()["id"] == "A1"
+    detail = assigned(desk, "A1")
+    assert detail["owner"] == "ann" and detail["due_kind"] == "first_contact"
+    due = datetime.fromisoformat(detail["due_at"])
+    assert due == datetime.fromisoformat(detail["assigned_at"]) + timedelta(hours=24)
+    clock = detail["clock"]
+    # `otherwise reassign`: ann loses the lead at the first-contact deadline itself.
+    assert datetime.fromisoformat(clock["owner_until"]) == due
+    assert clock["steps_ahead"] == [{"at": detail["due_at"], "action": "reassign_limit"}]
+    assert 23 * 3600 < clock["remaining_ownership_s"] <= 24 * 3600
+    assert [e["action"] for e in detail["history"]] == ["created", "assigned"]
+    unmatched = desk("POST", BASE, "ada", lead("A2", source="fax"))
+    assert unmatched.status_code == 422 and "no active lead rule" in unmatched.json()["detail"]
+
+
+def test_an_rm_sees_and_works_only_their_own_leads_and_the_pool(desk):
+    desk("POST", BASE, "ada", lead("B1"))
+    assert assigned(desk, "B1")["owner"] == "ann"
+    mine = desk("GET", BASE, "ann").json()["items"]
+    assert [item["id"] for item in mine] == ["B1"]
+    assert desk("GET", BASE, "ben").json()["items"] == []
+    assert desk("GET", f"{BASE}/B1", "ben").status_code == 404
+    assert desk("POST", f"{BASE}/B1/contact", "ben").status_code == 404
+    assert desk("GET", f"{BASE}/B1", "cora").status_code == 200  # compliance reads
+    assert desk("GET", BASE, "mia").status_code == 403
+    assert desk("POST", f"{BASE}/B1/contact", "cora").status_code == 403
+    contacted = desk("POST", f"{BASE}/B1/contact", "ann")
+    assert contacted.status_code == 200, contacted.text
+    body = contacted.json()
+    assert (body["status"], body["due_kind"]) == ("contacted", "follow_up")
+    last = datetime.fromisoformat(body["last_contacted_at"])
+    assert datetime.fromisoformat(body["due_at"]) == last + timedelta(days=7)
+
+
+def test_claim_inside_the_cooldown_is_refused_with_its_end(desk):
+    desk("POST", BASE, "ada", lead("C1"))
+    assert assigned(desk, "C1")["owner"] == "ann"
+    released = desk("POST", f"{BASE}/C1/release", "ann", {"reason": "not my sector"})
+    assert released.status_code == 200, released.text
+    assert released.json()["clock"]["stage"] == "pool"
+    assert [item["id"] for item in desk("GET", f"{BASE}?scope=pool", "ben").json()["items"]] == [
+        "C1"
+    ]
+    refused = desk("POST", f"{BASE}/C1/claim", "ann")
+    assert refused.status_code == 409
+    problem = refused.json()
+    ends = datetime.fromisoformat(released.json()["released_at"]) + timedelta(weeks=2)
+    assert problem.get("code") == "cooldown", problem
+    assert datetime.fromisoformat(problem["until"]) == ends
+    assert "claim it again only after a cooldown, from" in problem["detail"]
+    assert refused.headers["content-type"] == "application/problem+json"
+    claimed = desk("POST", f"{BASE}/C1/claim", "ben")
+    assert claimed.status_code == 200, claimed.text
+    assert claimed.json()["owner"] == "ben" and claimed.json()["previous_owner"] == "ann"
+    assert desk("POST", f"{BASE}/C1/claim", "ben").json()["code"] == "not_in_pool"
+    assert desk("POST", f"{BASE}/C1/claim", "wes").status_code == 404  # ben's lead now
+
+
+def test_convert_closes_the_lead(desk):
+    desk("POST", BASE, "ada", lead("D1"))
+    assert assigned(desk, "D1")["owner"] == "ann"
+    won = desk("POST", f"{BASE}/D1/convert", "ann")
+    assert won.status_code == 200, won.text
+    assert (won.json()["status"], won.json()["clock"]["stage"]) == ("won", "closed")
+    again = desk("POST", f"{BASE}/D1/contact", "ann")
+    assert again.status_code == 409 and again.json()["code"] == "closed"
+
+
+def test_without_temporal_a_create_keeps_the_lead_and_answers_503(
+    client, auth, api_db_url, settings
+):
+    base = "/v1/rulesets/corporate_leads/versions"
+    number = client.post(base, json={"source": RULES}, headers=auth("mia")).json()["version"]
+    for step, who in (("submit", "mia"), ("approve", "cora"), ("activate", "ada")):
+        client.post(f"{base}/{number}/{step}", json={}, headers=auth(who))
+    offline = settings.model_copy(
+        update={"temporal": settings.temporal.model_copy(update={"enabled": False})}
+    )
+    with TestClient(create_app(offline)) as down:
+        created = down.post(BASE, headers=auth("ada"), json=lead("E1"))
+        assert created.status_code == 503
+        detail = down.get(f"{BASE}/E1", headers=auth("ada"))
+    assert detail.status_code == 200
+    assert detail.json()["clock"] == {**detail.json()["clock"], "live": False, "stage": "assigning"}
