@@ -29,6 +29,7 @@ from services import demo, registry
 from services.actor import Actor
 from services.campaigns import sync_schedules
 from services.errors import DomainError
+from services.leads_rm import seed_demo_profiles
 from services.users import create_user
 from store import migrate
 from store.customer import Customer
@@ -83,6 +84,8 @@ def bootstrap_demo(settings, *, customers: int, rulesets: Path, templates: Path)
         factory = make_session_factory(engine)
         keys = _users(factory)
         _seed(factory, customers)
+        with session_scope(factory) as session:
+            seed_demo_profiles(session)  # sales teams, so demo leads get owners
         catalog = TemplateCatalog.from_directory(templates) if templates.is_dir() else None
         for path in sorted(rulesets.glob("*.rules")):
             _activate(factory, path, catalog)
