@@ -48,6 +48,11 @@ def task_workflow_id(task_key: str) -> str:
     return f"task:{task_key}"
 
 
+def ticket_workflow_id(ticket_id: str) -> str:
+    """The TicketSLAWorkflow of one ticket (added by the service desk track)."""
+    return f"ticket:{ticket_id}"
+
+
 def root_run_id_of(input_root_run_id: str, workflow_id: str) -> str:
     """The root run id of a run: its input's, or its own workflow id when a schedule started it."""
     return input_root_run_id or workflow_id

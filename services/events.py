@@ -5,7 +5,8 @@ seen before (in an earlier batch or earlier in the same one) is reported as a du
 not stored again, which makes resending a whole batch after a timeout safe. Each event is
 validated on its own, so one malformed event is reported by its index without holding back
 the rest of the batch. Payloads may hold personal data (amounts, merchants, counterparties):
-they are stored, never logged. Routing events to journeys comes with the runtime.
+they are stored, never logged. The result also lists the batch's valid keys (`stored_keys`,
+new and resent alike) for the route to hand to `services.event_router` once committed.
 """
 
 from __future__ import annotations
@@ -77,4 +78,4 @@ def ingest(session: Session, actor: Actor, events: list[Any]) -> dict[str, Any]:
         inserted = set(session.scalars(_insert(session), list(rows.values())))
     duplicates += len(rows) - len(inserted)
     return {"received": len(events), "accepted": len(inserted), "duplicates": duplicates,
-            "rejected": rejected}  # fmt: skip
+            "rejected": rejected, "stored_keys": list(rows)}  # fmt: skip

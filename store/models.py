@@ -6,10 +6,13 @@ Import models from here (or their own modules); Alembic's env and the schema tes
 
 from store.audit import AuditEntry
 from store.base import Base
+from store.calendar import BranchTimezone, CalendarDay, CalendarWeek, CalendarYear
 from store.customer import Consent, ConsentChannel, ConsentPurpose, Customer, CustomerKind, Holding
 from store.event import Event
 from store.outbox import ContactDecision, Decision, Message, MessageStatus
 from store.registry import Ruleset, RulesetVersion, VersionStatus
+from store.sales import LeadCursor, LeadHistory, RmProfile
+from store.service_desk import TicketClock, TicketEscalation, TicketExtension
 from store.user import ApiKey, Role, User
 from store.work import Lead, Task, Ticket
 
@@ -17,6 +20,10 @@ __all__ = [
     "ApiKey",
     "AuditEntry",
     "Base",
+    "BranchTimezone",
+    "CalendarDay",
+    "CalendarWeek",
+    "CalendarYear",
     "Consent",
     "ConsentChannel",
     "ConsentPurpose",
@@ -27,13 +34,19 @@ __all__ = [
     "Event",
     "Holding",
     "Lead",
+    "LeadCursor",
+    "LeadHistory",
     "Message",
     "MessageStatus",
+    "RmProfile",
     "Role",
     "Ruleset",
     "RulesetVersion",
     "Task",
     "Ticket",
+    "TicketClock",
+    "TicketEscalation",
+    "TicketExtension",
     "User",
     "VersionStatus",
 ]

@@ -38,6 +38,23 @@ class Ticket(Base):
     first_response_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # The SLA: the rule its TicketSLAWorkflow (`ticket:<id>`) is pinned to, the time zone its
+    # clocks count in, and a mirror of that workflow's state for queues (the workflow is the
+    # clock; `sla_seq` orders the mirror's writes). Escalations assign to a role's queue.
+    branch: Mapped[str | None] = mapped_column(sa.String(32))
+    assigned_role: Mapped[str | None] = mapped_column(sa.String(64))
+    created_by: Mapped[str | None] = mapped_column(sa.String(64))
+    sla: Mapped[str | None] = mapped_column(sa.String(100))
+    ruleset: Mapped[str | None] = mapped_column(sa.String(100))
+    ruleset_version: Mapped[int | None]
+    plan_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    workflow_id: Mapped[str | None] = mapped_column(sa.String(200))
+    timezone: Mapped[str | None] = mapped_column(sa.String(64))
+    deadline_at: Mapped[datetime | None]  # the regulatory deadline, after any extension
+    extensions: Mapped[int] = mapped_column(default=0, server_default="0")
+    sla_seq: Mapped[int] = mapped_column(default=0, server_default="0")
+
+    __table_args__ = (sa.Index(None, "team", "status"),)
 
 
 class Lead(Base):
@@ -58,6 +75,23 @@ class Lead(Base):
     contract_end_on: Mapped[date | None] = mapped_column(sa.Date)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # The follow-up: the lead rule its LeadFollowUpWorkflow (`lead:<id>`) runs, pinned at
+    # creation, and a mirror of that workflow's clock for lists (the workflow is the clock).
+    ruleset: Mapped[str | None] = mapped_column(sa.String(100))
+    ruleset_version: Mapped[int | None]
+    rule: Mapped[str | None] = mapped_column(sa.String(100))
+    # Bumped by every ownership or deadline change: a timer set for an older version is stale.
+    version: Mapped[int] = mapped_column(default=0, server_default="0")
+    cycle: Mapped[int] = mapped_column(default=0, server_default="0")  # returns to the pool
+    reassignments: Mapped[int] = mapped_column(default=0, server_default="0")  # in this cycle
+    assigned_at: Mapped[datetime | None]
+    due_kind: Mapped[str | None] = mapped_column(sa.String(16))  # first_contact | follow_up
+    due_at: Mapped[datetime | None]
+    last_contacted_at: Mapped[datetime | None]
+    ownership_ends_at: Mapped[datetime | None]  # the pool rules' keep window or release date
+    previous_owner: Mapped[str | None] = mapped_column(sa.String(64))
+    released_at: Mapped[datetime | None] = mapped_column(index=True)  # into the pool
+    closed_at: Mapped[datetime | None]
 
 
 class Task(Base):

@@ -6,21 +6,40 @@ is then validated on its own by `services.events`, so a malformed one is reporte
 while the rest are stored. A resent event (same `idempotency_key`) counts as a duplicate, not
 an error, which makes retrying a whole batch safe. System integrations use an admin key for
 now; marketing operations may send test events. Payloads are never logged.
+
+Once stored and committed, the batch is routed to journeys and tasks (`services.event_router`:
+matched in-process, only the matches reach Temporal). With Temporal disabled in the settings
+the events are stored and not routed (`routed` is null); when Temporal does not answer the
+answer is 503 after storing, and resending the same batch is safe and routes it.
 """
 
 from __future__ import annotations
 
+import logging
+from dataclasses import asdict
+from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from anyio import from_thread
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
+from temporalio.service import RPCError
 
 from api.deps import SessionDep, require_roles
-from services import events
+from services import event_router, events
 from services.actor import Actor
+from services.errors import DomainError
+from store.base import utcnow
+from store.session import session_scope
 from store.user import Role
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["events"])
+
+
+class RoutingUnavailableError(DomainError):
+    status = 503
+    title = "Events stored, not routed"
 
 
 class EventBatch(BaseModel):
@@ -35,18 +54,53 @@ class Rejected(BaseModel):
     errors: list[str]
 
 
+class Routed(BaseModel):
+    started: int
+    signalled: int
+    not_running: int
+    refused: int
+
+
 class IngestReport(BaseModel):
     received: int
     accepted: int
     duplicates: int
     rejected: list[Rejected]
+    routed: Routed | None = None  # null: Temporal is disabled, events are only stored
 
 
 @router.post("/events", response_model=IngestReport)
 def ingest(
     batch: EventBatch,
     session: SessionDep,
+    request: Request,
     actor: Annotated[Actor, Depends(require_roles(Role.ADMIN, Role.MARKETING_OPS))],
 ) -> Any:
-    """Store a batch of events; counts accepted, duplicate and rejected events."""
-    return events.ingest(session, actor, batch.events)
+    """Store a batch of events, then route it; counts accepted, duplicate and rejected events."""
+    report = events.ingest(session, actor, batch.events)
+    # Committed before routing: the journeys' activities read the stored rows.
+    session.commit()
+    report["routed"] = _route(request, report.pop("stored_keys"))
+    return report
+
+
+def _route(request: Request, keys: list[str]) -> dict[str, int] | None:
+    app = request.app
+    with session_scope(app.state.session_factory) as session:
+        stored = event_router.stored_events(session, keys)
+        routing = event_router.plan_routes(session, stored, now=utcnow())
+    temporal = getattr(app.state, "temporal", None)
+    if temporal is None or not app.state.settings.temporal.enabled:
+        log.info("events stored, not routed: Temporal is disabled (%d calls)", len(routing))
+        return None
+    if not routing:  # nothing matched: no reason to reach Temporal at all
+        return asdict(event_router.RouteReport())
+    queue = app.state.settings.temporal.task_queue
+    try:
+        client = from_thread.run(temporal.get)
+        done = from_thread.run(partial(event_router.deliver, client, routing, task_queue=queue))
+    except (RPCError, DomainError) as exc:
+        raise RoutingUnavailableError(
+            f"the events are stored but were not routed ({exc}); resending the batch is safe"
+        ) from None
+    return asdict(done)

@@ -238,11 +238,6 @@ def test_stop_ends_a_run_cleanly_and_trigger_fires_the_schedule(
     assert runs["last_run"]["workflow_id"].startswith(f"campaign:{name}:statement-")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="workflows/campaign_run.py must use `contracts.root_run_id_of(input.root_run_id, "
-    "workflow.info().workflow_id)`: scheduled runs now key every send by the empty root",
-)
 def test_a_scheduled_run_keys_its_sends_by_its_own_workflow_id(
     shop, auth, settings, api_db_url, statement
 ) -> None:

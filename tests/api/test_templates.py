@@ -43,10 +43,13 @@ def test_a_template_needing_a_missing_variable_is_a_422(client, auth):
     assert "does not render" in response.json()["detail"]
 
 
-def test_non_personalised_preview_shows_the_opt_out_problem(client, auth):
+def test_non_personalised_preview_shows_what_an_opted_out_customer_gets(client, auth):
+    # Shipped templates greet opted-out customers generically (PIPL art. 24).
     response = preview(client, auth, "birthday_sms", personalised=False)
-    assert response.status_code == 422
-    assert "None" in response.json()["detail"]
+    assert response.status_code == 200, response.text
+    body = response.json()["body"]
+    assert body.startswith("【示例银行】尊敬的客户，今天是您的生日")
+    assert "王小明" not in body
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,198 @@
+"""What the journey, task and router tests share: rule files activated as real plans, customers,
+stored events routed the way `POST /v1/events` routes them, and a worker composed like the
+production worker for the journey and task workflows.
+
+Plans come from `dsl.compile_source` and are stored as active registry versions, so the router
+finds them exactly as it finds released rulesets. `route` stores events and calls
+`services.event_router.route_events` with the environment's client. `keep_history` records
+the histories the replay tests replay (`pytest tests/workflows --update-goldens`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio.client import Client, WorkflowHandle
+from temporalio.worker import Worker
+
+import dsl
+from activities.journey import JourneyActivities
+from activities.tasks import TaskActivities
+from calendars import BusinessCalendar
+from dsl.plan_ops import Plan
+from services.event_router import RouteReport, route_events
+from store.customer import Consent, Customer, Holding
+from store.event import Event
+from store.registry import Ruleset, RulesetVersion, VersionStatus
+from store.session import session_scope
+from workflows.journey import JourneyWorkflow
+from workflows.task_followup import TaskFollowUpWorkflow
+
+T = TypeVar("T")
+HISTORIES = Path(__file__).resolve().parent / "histories"
+_keys = itertools.count(1)
+
+
+def activate(factory: sessionmaker[Session], source: str, name: str = "jt") -> Plan:
+    """Compile `source` and store it as the active version 1 of its ruleset."""
+    plan = dsl.compile_source(source, f"{name}.rules").plan
+    with session_scope(factory) as session:
+        ruleset = Ruleset(name=plan.ruleset)
+        session.add(ruleset)
+        session.flush()
+        session.add(
+            RulesetVersion(
+                ruleset_id=ruleset.id,
+                version=1,
+                status=VersionStatus.ACTIVE,
+                source=source,
+                plan=plan.model_dump(mode="json"),
+                plan_hash=plan.hash,
+                author="mia",
+                approver="cora",
+            )
+        )
+    return plan
+
+
+def add_customer(
+    factory: sessionmaker[Session],
+    cid: str,
+    *,
+    consents: tuple[str, ...] = ("sms",),
+    products: tuple[str, ...] = (),
+    **fields: Any,
+) -> None:
+    """A retail customer with an RM and a branch, marketing consent on `consents` channels."""
+    now = datetime.now(UTC)
+    row = {
+        "id": cid,
+        "name": f"客户{cid}",
+        "kind": "retail",
+        "status": "active",
+        "tier": "mass",
+        "level": 1,
+        "locale": "zh_CN",
+        "timezone": "Asia/Shanghai",
+        "branch": "B01",
+        "relationship_manager": "sal",
+        "total_assets": Decimal("80000.00"),
+        "balance": Decimal("1000.00"),
+        "credit_limit": Decimal("0"),
+        "balance_growth_90d": 0.0,
+        "phone": f"+8613800{cid[-6:]:0>6}",
+        "attributes": {},
+        **fields,
+    }
+    with session_scope(factory) as session:
+        session.add(Customer(**row))
+        for channel in consents:
+            session.add(
+                Consent(
+                    customer_id=cid,
+                    channel=channel,
+                    purpose="marketing",
+                    granted=True,
+                    source="branch",
+                    granted_at=now,
+                )
+            )
+        for product in products:
+            session.add(Holding(customer_id=cid, product=product))
+
+
+def add_holding(factory: sessionmaker[Session], cid: str, product: str) -> None:
+    """The customer now holds `product` (as the nightly core sync would record it)."""
+    with session_scope(factory) as session:
+        session.add(Holding(customer_id=cid, product=product))
+
+
+def store_event(
+    factory: sessionmaker[Session], type_: str, cid: str, at: datetime, **payload: Any
+) -> Event:
+    """Insert one event row, as the ingest path stores it."""
+    with session_scope(factory) as session:
+        event = Event(
+            type=type_,
+            customer_id=cid,
+            occurred_at=at,
+            payload=payload,
+            idempotency_key=f"test-{next(_keys)}",
+        )
+        session.add(event)
+        session.flush()
+        return event
+
+
+async def route(
+    client: Client,
+    factory: sessionmaker[Session],
+    task_queue: str,
+    *events: Event,
+    now: datetime | None = None,
+) -> RouteReport:
+    """Route stored events the way the ingest route does."""
+    with session_scope(factory) as session:
+        return await route_events(session, client, list(events), task_queue=task_queue, now=now)
+
+
+def journey_worker(
+    client: Client,
+    task_queue: str,
+    factory: sessionmaker[Session],
+    deliverer: Any,
+    calendars: Mapping[str, BusinessCalendar] | None = None,
+) -> Worker:
+    """A worker with the journey and task workflows and activities (use as `async with`)."""
+    activities = [
+        *JourneyActivities(factory, deliverer, None, calendars=calendars).activities(),
+        *TaskActivities(factory, deliverer, None, calendars=calendars).activities(),
+    ]
+    return Worker(
+        client,
+        task_queue=task_queue,
+        activities=activities,
+        workflows=[JourneyWorkflow, TaskFollowUpWorkflow],
+        activity_executor=ThreadPoolExecutor(4),
+        max_concurrent_activities=4,
+    )
+
+
+async def poll(
+    probe: Callable[[], Awaitable[T] | T], until: Callable[[T], bool], timeout: float = 10.0
+) -> T:
+    """Call `probe` until `until(result)` holds; fail with the last result at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = probe()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if until(result) or time.monotonic() > deadline:
+            assert until(result), f"still {result!r} after {timeout}s"
+            return result
+        await asyncio.sleep(0.05)
+
+
+def rows(factory: sessionmaker[Session], query: sa.Select) -> list[Any]:
+    """The rows of a query, read in a short transaction of its own."""
+    with session_scope(factory) as session:
+        return list(session.execute(query).all())
+
+
+async def keep_history(handle: WorkflowHandle, name: str, update: bool) -> None:
+    """With `--update-goldens`, record the run's history as `histories/<name>.json`, the input
+    of tests/workflows/test_replay_journey.py."""
+    if update:
+        history = await handle.fetch_history()
+        HISTORIES.mkdir(exist_ok=True)
+        (HISTORIES / f"{name}.json").write_text(history.to_json() + "\n", encoding="utf-8")
