@@ -1,8 +1,9 @@
 """The activity of the TicketSLA workflow: record one step in the database.
 
-`ticket.record` writes what a step changed (ticket row, clock mirror, escalations, extension,
-audit entry) in one transaction through `activities.tickets_rows`; it is idempotent by the
-record's `seq`, so Temporal's retries are safe. Built once per worker as
+`ticket.record` writes what the workflow's queued steps changed (ticket row, clock mirror,
+escalations, extension, audit entry), in order and in one transaction, through
+`activities.tickets_rows`; it is idempotent by each record's `seq`, so Temporal's retries are
+safe. Built once per worker as
 `TicketActivities(session_factory, deliverer, settings)`; only the session factory is used
 (escalation notices are in-app rows, not customer messages), the rest keeps the worker's
 constructor convention.
@@ -34,7 +35,7 @@ class TicketActivities:
         return [self.record]
 
     @activity.defn(name=t.RECORD_ACTIVITY)
-    def record(self, record: t.TicketRecord) -> bool:
-        """Write one SLA step; False when the database already had it."""
+    def record(self, batch: t.RecordBatch) -> int:
+        """Write a ticket's queued SLA steps in order; how many the database did not have yet."""
         with session_scope(self.session_factory) as session:
-            return tickets_rows.apply(session, record)
+            return sum(tickets_rows.apply(session, record) for record in batch.records)

@@ -9,35 +9,29 @@ concurrent tickets on the Temporal dev server.
    is what the `sla_state` query computes on every `GET /v1/tickets/{id}`.
 2. Latency: a dev server (`temporal server start-dev`, state in a temp folder), a SQLite database
    (or a throwaway database created through `--postgres-admin-url` and dropped afterwards), one
-   in-process worker like `rulebank worker`'s; N tickets are started, then every ticket is sent
-   one action (wait_on_customer) at once. Each latency is from sending the update to holding the
-   SLA state after it, which includes the workflow task and the `ticket.record` activity writing
-   the ticket row, clock mirror and audit entry. Then a `sla_state` query per ticket. The SLA is
-   the shipped `rulesets/service.rules` complaint rule.
+   in-process worker; N tickets are started, then every ticket is sent one action
+   (wait_on_customer), all at once or `--rate` per second. A latency runs from sending the update
+   to holding the SLA state after it (the workflow task that applies it); the `ticket.record`
+   activity writes ticket row, clock mirror and audit entry right behind, and the run reports
+   when every step was in the database. Then one `sla_state` query per ticket, all at once. The
+   SLA is the shipped `rulesets/service.rules` complaint rule.
 
-    .venv/bin/python bench/sla_bench.py [--calc 100000] [--tickets 1000] [--skip-temporal]
-        [--postgres-admin-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
+    .venv/bin/python bench/sla_bench.py [--calc 100000] [--tickets 1000] [--rate 0]
+        [--skip-temporal] [--postgres-admin-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import datetime as dt
 import platform
 import random
-import statistics
 import sys
-import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import chinese_calendar
-import sqlalchemy as sa
 
 import dsl
 from calendars import get_calendar, parse_hours
@@ -159,159 +153,6 @@ def bench_due_times(count: int, reference: int) -> bool:
     return agree
 
 
-async def bench_latency(tickets: int, database_url: str | None) -> None:
-    from temporalio.worker import Worker
-
-    from activities.tickets import TicketActivities
-    from config.settings import TemporalSettings
-    from runtime import devserver
-    from runtime.temporal_client import connect
-    from store.migrate import upgrade
-    from store.session import make_engine, make_session_factory, session_scope
-    from store.work import Ticket
-    from workflows.ticket_sla import TicketSLAWorkflow
-    from workflows.ticket_sla_types import SlaState, TicketAction, TicketFields, TicketSLAInput
-
-    folder = Path(tempfile.mkdtemp(prefix="sla-bench-"))
-    url = database_url or f"sqlite:///{folder}/bench.db"
-    upgrade(url)
-    engine = make_engine(url)
-    factory = make_session_factory(engine)
-    settings = TemporalSettings(
-        address=f"127.0.0.1:{devserver.free_port()}",
-        ui_port=devserver.free_port(),
-        dev_server_db=folder / "t.db",
-        task_queue="sla-bench",
-    )
-    process = devserver.start(settings, log=folder / "temporal.log")
-    try:
-        # wait_ready runs its own event loop: give it a thread of its own.
-        await asyncio.to_thread(devserver.wait_ready, settings, process, 60)
-        client = await connect(settings)
-        now = dt.datetime.now(dt.UTC)
-        run = f"{int(time.time())}"
-        items = [
-            TicketFields(
-                id=f"B{run}-{n}",
-                category="complaint",
-                priority="normal",
-                status="new",
-                channel="phone",
-                team="desk",
-                opened_at=now,
-            )
-            for n in range(tickets)
-        ]
-        plan = dsl.compile_source(SERVICE_RULES.read_text(), "service.rules").plan
-        rule = RuleRef(
-            ruleset=plan.ruleset,
-            version=1,
-            plan_hash=plan.hash,
-            rule="complaint",
-            category="service",
-        )
-        with session_scope(factory) as session:
-            session.add_all(Ticket(**t.model_dump(), subject="bench") for t in items)
-        cal = snapshot().model_copy(update={"years": [now.year]})
-        async with Worker(
-            client,
-            task_queue="sla-bench",
-            workflows=[TicketSLAWorkflow],
-            activities=TicketActivities(factory).activities(),
-            activity_executor=ThreadPoolExecutor(15),
-            max_concurrent_activities=15,
-        ):
-            began = time.perf_counter()
-            handles = await asyncio.gather(
-                *(
-                    client.start_workflow(
-                        "TicketSLAWorkflow",
-                        TicketSLAInput(rule=rule, sla=plan.slas[0], ticket=t, calendar=cal),
-                        id=f"ticket:{t.id}",
-                        task_queue="sla-bench",
-                    )
-                    for t in items
-                )
-            )
-            # Every workflow's first step (its start record) lands before the actions go out.
-            while True:
-                with session_scope(factory) as session:
-                    pending = session.scalar(
-                        sa.select(sa.func.count()).where(
-                            Ticket.sla_seq < 1, Ticket.id.like(f"B{run}-%")
-                        )
-                    )
-                if not pending:
-                    break
-                await asyncio.sleep(0.05)
-            started = time.perf_counter() - began
-
-            async def act(handle) -> float:
-                sent = time.perf_counter()
-                state = await handle.execute_update(
-                    "act",
-                    TicketAction(action="wait_on_customer", actor="bench"),
-                    result_type=SlaState,
-                )
-                assert state.paused
-                return time.perf_counter() - sent
-
-            began = time.perf_counter()
-            latencies = sorted(await asyncio.gather(*(act(h) for h in handles)))
-            acted = time.perf_counter() - began
-
-            async def query(handle) -> float:
-                sent = time.perf_counter()
-                state = await handle.query("sla_state", result_type=SlaState)
-                assert state.paused
-                return time.perf_counter() - sent
-
-            queries = sorted(await asyncio.gather(*(query(h) for h in handles)))
-            await asyncio.gather(*(h.terminate() for h in handles))
-        pct = lambda xs, p: xs[min(len(xs) - 1, int(p * len(xs)))] * 1000  # noqa: E731
-        print(
-            f"\nAction-to-state latency, {tickets:,} concurrent tickets, dev server, "
-            f"{'SQLite' if url.startswith('sqlite') else 'PostgreSQL'}"
-        )
-        print(
-            f"started {tickets:,} workflows (first step recorded) in {started:.1f} s; "
-            f"all actions answered in "
-            f"{acted:.1f} s ({tickets / acted:,.0f} actions/s)"
-        )
-        print("| measure | p50 ms | p95 ms | p99 ms | max ms |")
-        print("| --- | ---: | ---: | ---: | ---: |")
-        for name, xs in (
-            ("update -> state (incl. DB write)", latencies),
-            ("sla_state query", queries),
-        ):
-            print(
-                f"| {name} | {pct(xs, 0.5):.0f} | {pct(xs, 0.95):.0f} | {pct(xs, 0.99):.0f} | "
-                f"{xs[-1] * 1000:.0f} |"
-            )
-        print(f"(mean update {statistics.fmean(latencies) * 1000:.0f} ms)")
-    finally:
-        devserver.stop(process)
-        engine.dispose()
-
-
-@contextlib.contextmanager
-def throwaway_database(admin_url: str | None) -> Iterator[str | None]:
-    """None (SQLite in a temp folder), or a fresh PostgreSQL database dropped afterwards."""
-    if admin_url is None:
-        yield None
-        return
-    name = f"sla_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield sa.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calc", type=int, default=100_000, help="due-time cases")
@@ -322,12 +163,20 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="create (and drop) a throwaway PostgreSQL database through this URL",
     )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=0,
+        help="actions per second (default 0: all tickets' actions at once)",
+    )
     parser.add_argument("--skip-temporal", action="store_true")
     args = parser.parse_args(argv)
     agree = bench_due_times(args.calc, args.reference)
     if not args.skip_temporal:
+        from sla_bench_latency import bench_latency, throwaway_database
+
         with throwaway_database(args.postgres_admin_url) as url:
-            asyncio.run(bench_latency(args.tickets, url))
+            asyncio.run(bench_latency(args.tickets, url, args.rate))
     return 0 if agree else 1
 
 

@@ -8,10 +8,11 @@ moves when the workflow takes a step, and every step rewrites the mirror.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from store.service_desk import TicketClock, TicketEscalation, TicketExtension
 from store.work import Ticket
@@ -80,3 +81,22 @@ def records(session: Session, ids: list[str]) -> dict[str, dict[str, list[Any]]]
         ):
             found[row.ticket_id][key].append(row)
     return found
+
+
+def wait_recorded(
+    factory: sessionmaker[Session], ticket_id: str, seq: int, timeout_s: float = 5.0
+) -> bool:
+    """Wait until the workflow has written step `seq` of the ticket (read your own writes).
+
+    The workflow answers an action before its record lands (milliseconds later, in order);
+    False when the deadline passes first, e.g. while the database is down.
+    """
+    deadline = time.monotonic() + timeout_s
+    query = sa.select(Ticket.sla_seq).where(Ticket.id == ticket_id)
+    while True:
+        with factory() as session:
+            if (session.scalar(query) or 0) >= seq:
+                return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)

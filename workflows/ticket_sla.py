@@ -7,25 +7,26 @@ its input (pure functions, so replay is deterministic), sleeps until the next es
 regulatory deadline or the end of the reopen window, and wakes early for every step.
 
 - `act` (update): every ticket action (acknowledge, respond, wait_on_customer, resume, resolve,
-  reopen, reassign, escalate, extend, withdraw). The validator refuses what does not apply, the
-  handler applies it, records it in the database through `ticket.record` and answers the new
-  SLA state, so the API's reply is the state after the step.
+  reopen, reassign, escalate, extend, withdraw). The validator refuses what does not apply; the
+  handler applies it and answers the SLA state after it at once.
 - `sla_state` (query, optional time): the live state of every clock at that time.
 - `calendar` (signal): a new calendar snapshot after operations edited the calendar.
 
-One lock serialises steps, so the database sees them in order (`seq`); every record carries
-the SLA state after its step. History stays bounded: the workflow continues as new with its
-engine state when Temporal suggests it or past `history_limit` events.
+Every step (actions, escalations, closing) is queued with the next `seq` and one writer task
+records the queue in order through the `ticket.record` activity (ticket row, clock mirror,
+escalations, audit), a batch per activity under load: an action's answer does not wait for the
+database, and the database never sees steps out of order. History stays bounded: the workflow
+continues as new with its engine state, once the queue is written, when Temporal suggests it
+or past `history_limit` events.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 # Dotted imports: `from workflows import x` would bind the sandbox's own copy of the package.
 with workflow.unsafe.imports_passed_through():
@@ -35,11 +36,13 @@ with workflow.unsafe.imports_passed_through():
         ACT_UPDATE,
         CALENDAR_SIGNAL,
         RECORD_ACTIVITY,
+        RECORD_BATCH,
         RECORD_RETRY,
         RECORD_TIMEOUT,
         STATE_QUERY,
         WORKFLOW,
         CalendarSnapshot,
+        RecordBatch,
         SlaState,
         TicketAction,
         TicketRecord,
@@ -53,57 +56,50 @@ class TicketSLAWorkflow:
     def __init__(self, inp: TicketSLAInput) -> None:
         self._in = inp
         self._engine = SlaEngine(inp)
-        self._lock = asyncio.Lock()
+        self._outbox: list[TicketRecord] = []  # steps not yet in the database, in order
+        self._writing = False
+        self._alarms: dict[datetime, asyncio.Task] = {}  # pending timers, by the instant
         self._woken = False
         self._calendar_changed = False
 
     @workflow.run
     async def run(self, inp: TicketSLAInput) -> SlaState:
         engine = self._engine
-        if inp.state is None:
-            async with self._lock:  # started late or retroactively: fire what is already due
-                await self._record(engine.start(workflow.now()))
-                change = engine.fire_due(workflow.now())
-                if change is not None:
-                    await self._record(change)
+        writer = asyncio.create_task(self._writer())
+        if inp.state is None:  # started late or retroactively: fire what is already due
+            self._record(engine.start(workflow.now()))
+            self._record(engine.fire_due(workflow.now()))
         while True:
-            async with self._lock:
-                now = workflow.now()
-                if self._calendar_changed:
-                    self._calendar_changed = False
-                    await self._record(
-                        Change("ticket.calendar_updated", "system", calendar=self._in.calendar.name)
-                    )
-                for change in (engine.fire_due(now), engine.close_due(now)):
-                    if change is not None:
-                        await self._record(change)
+            now = workflow.now()
+            if self._calendar_changed:
+                self._calendar_changed = False
+                name = self._in.calendar.name
+                self._record(Change("ticket.calendar_updated", "system", calendar=name))
+            self._record(engine.fire_due(now))
+            self._record(engine.close_due(now))
             if engine.state.cancelled or engine.state.closed:
                 break
             if self._history_full():
-                await workflow.wait_condition(workflow.all_handlers_finished)
+                await self._drained()
                 workflow.continue_as_new(self._carry())
-            now, self._woken = workflow.now(), False
-            wake = engine.next_wakeup(now)
-            timeout = max(wake - now, timedelta(milliseconds=1)) if wake else None
-            with contextlib.suppress(TimeoutError):  # a timeout: something is due, fire it
-                await workflow.wait_condition(
-                    lambda: self._woken or self._history_full(), timeout=timeout
-                )
-        await workflow.wait_condition(workflow.all_handlers_finished)
+            self._woken = False
+            self._arm(engine.next_wakeup(now))
+            await workflow.wait_condition(lambda: self._woken or self._history_full())
+        await self._drained()
+        writer.cancel()
         return engine.view(workflow.now())
 
     @workflow.update(name=ACT_UPDATE)
-    async def act(self, action: TicketAction) -> SlaState:
-        """Apply one ticket action, record it, answer the SLA state after it."""
-        async with self._lock:
-            now = workflow.now()
-            try:
-                change = self._engine.apply(action, now)
-            except InvalidActionError as exc:  # the state changed since the validator ran
-                raise ApplicationError(str(exc), type=exc.code, non_retryable=True) from None
-            await self._record(change)
-            self._woken = True
-            return self._engine.view(now)
+    def act(self, action: TicketAction) -> SlaState:
+        """Apply one ticket action and answer the SLA state after it (recorded in order)."""
+        now = workflow.now()
+        try:
+            change = self._engine.apply(action, now)
+        except InvalidActionError as exc:  # defensive: the validator ran on the same state
+            raise ApplicationError(str(exc), type=exc.code, non_retryable=True) from None
+        self._record(change)
+        self._woken = True
+        return self._engine.view(now)
 
     @act.validator
     def _validate(self, action: TicketAction) -> None:
@@ -124,29 +120,66 @@ class TicketSLAWorkflow:
         self._in = self._in.model_copy(update={"calendar": snapshot})
         self._calendar_changed = self._woken = True
 
-    async def _record(self, change: Change) -> None:
+    def _record(self, change: Change | None) -> None:
+        """Queue a step for the database; `seq` fixes its place in the ticket's history."""
+        if change is None:
+            return
         state, now = self._engine.state, workflow.now()
         state.seq += 1
-        record = TicketRecord(
-            ticket_id=state.ticket.id,
-            workflow_id=workflow.info().workflow_id,
-            rule=self._in.rule,
-            seq=state.seq,
-            at=now,
-            actor=change.actor,
-            action=change.action,
-            detail=change.detail,
-            state=self._engine.view(now),
-            first_response_at=state.first_response_at,
-            resolved_at=state.resolved_at,
-            escalations=change.escalations,
-            extension=change.extension,
+        self._outbox.append(
+            TicketRecord(
+                ticket_id=state.ticket.id,
+                workflow_id=workflow.info().workflow_id,
+                rule=self._in.rule,
+                seq=state.seq,
+                at=now,
+                actor=change.actor,
+                action=change.action,
+                detail=change.detail,
+                state=self._engine.view(now),
+                first_response_at=state.first_response_at,
+                resolved_at=state.resolved_at,
+                escalations=change.escalations,
+                extension=change.extension,
+            )
         )
-        await workflow.execute_activity(
-            RECORD_ACTIVITY,
-            record,
-            start_to_close_timeout=RECORD_TIMEOUT,
-            retry_policy=RECORD_RETRY,
+
+    def _arm(self, wake: datetime | None) -> None:
+        """A timer for `wake` unless one at or before it is pending. Timers are never
+        cancelled (one that fires early only wakes the loop, which re-plans): cancelling a
+        timer in the task that completes an update trips the time-skipping test server."""
+        if wake is None or any(alarm <= wake for alarm in self._alarms):
+            return
+
+        async def ring() -> None:
+            await asyncio.sleep(max((wake - workflow.now()).total_seconds(), 0.001))
+            self._alarms.pop(wake, None)
+            self._woken = True
+
+        self._alarms[wake] = asyncio.create_task(ring())
+
+    async def _writer(self) -> None:
+        """One activity at a time, each writing every queued step (a batch under load)."""
+        while True:
+            await workflow.wait_condition(lambda: bool(self._outbox))
+            batch = self._outbox[:RECORD_BATCH]
+            del self._outbox[: len(batch)]
+            self._writing = True
+            try:
+                await workflow.execute_activity(
+                    RECORD_ACTIVITY,
+                    RecordBatch(records=batch),
+                    start_to_close_timeout=RECORD_TIMEOUT,
+                    retry_policy=RECORD_RETRY,
+                )
+            except ActivityError as exc:  # non-retryable: the ticket row is gone
+                workflow.logger.error("ticket steps %s not recorded: %s", batch[0].seq, exc)
+            finally:
+                self._writing = False
+
+    async def _drained(self) -> None:
+        await workflow.wait_condition(
+            lambda: workflow.all_handlers_finished() and not self._outbox and not self._writing
         )
 
     def _history_full(self) -> bool:

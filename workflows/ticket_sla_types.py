@@ -24,6 +24,7 @@ STATE_QUERY = "sla_state"
 CALENDAR_SIGNAL = "calendar"
 RECORD_ACTIVITY = "ticket.record"
 RECORD_TIMEOUT = timedelta(seconds=30)
+RECORD_BATCH = 50  # steps one record activity writes at most (one transaction)
 # The database may be down for a while: retry until it is back; bad input is non-retryable.
 RECORD_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
@@ -234,3 +235,9 @@ class TicketRecord(_Payload):
     resolved_at: datetime | None = None
     escalations: list[EscalationRecord] = []
     extension: ExtensionRecord | None = None
+
+
+class RecordBatch(_Payload):
+    """Steps of one ticket in `seq` order, written in one transaction."""
+
+    records: list[TicketRecord]

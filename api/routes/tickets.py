@@ -5,7 +5,8 @@ same content: the same ticket, 200). `GET /v1/tickets` is the queue (team, assig
 breaching within N minutes, breached), read from the clock mirror. `GET /v1/tickets/{id}`
 answers the live state of every clock from the workflow (`sla`), or `sla_error` when Temporal
 does not answer. `POST /v1/tickets/{id}/<action>` sends the action to the workflow as an update
-and answers the state after it; tickets no SLA applies to are changed in the database.
+and answers the state after it (the ticket row once the workflow has written the step, which
+follows within milliseconds); tickets no SLA applies to are changed in the database.
 
 Routes release the authentication transaction first (`session.commit()`): on SQLite it holds
 the write lock, and an action waits for the workflow's activity to write the ticket.
@@ -162,6 +163,7 @@ def _act(
         state = from_thread.run(
             tickets_temporal.act, _client(request), workflow_id, action, update_id
         )
+        tickets_queue.wait_recorded(factory, ticket_id, state.seq)
     return {"ticket": _out(request, ticket_id), "sla": state}
 
 

@@ -13,6 +13,7 @@ after an intended, patched change with
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -31,6 +32,7 @@ from workflows.ticket_sla_types import (
     RECORD_ACTIVITY,
     RECORD_RETRY,
     RECORD_TIMEOUT,
+    RecordBatch,
     SlaState,
     TicketAction,
     TicketRecord,
@@ -119,6 +121,8 @@ async def test_fresh_histories_replay(temporal_env, task_queue, session_factory,
         for _ in range(5):
             await act(handle, "wait_on_customer")
             await act(handle, "resume")
+        while (await handle.describe()).run_id == first:  # it continues once steps are written
+            await asyncio.sleep(0.05)
         older = env.client.get_workflow_handle(ticket.id, run_id=first)
         continued = await keep(older, ticket.id, update_goldens)
         assert continued.events[-1].HasField("workflow_execution_continued_as_new_event_attributes")
@@ -149,7 +153,7 @@ class OlderTicketSLA:
             )
             await workflow.execute_activity(
                 RECORD_ACTIVITY,
-                record,
+                RecordBatch(records=[record]),
                 start_to_close_timeout=RECORD_TIMEOUT,
                 retry_policy=RECORD_RETRY,
             )

@@ -189,6 +189,7 @@ async def test_extensions_named_employee_and_the_database_record(desk, temporal_
     with pytest.raises(WorkflowUpdateFailedError):
         await desk.act(handle, "extend", approver="cora")
     start = (await desk.state(handle)).started_at
+    await desk.until(lambda s: s.get(Ticket, "EXT-1").sla_seq >= second.seq)  # written behind
     assert first.deadline.extensions[0].due_at == start + dt.timedelta(days=30)
     assert second.deadline.due_at == start + dt.timedelta(days=60)
     with desk.factory() as session:
@@ -229,8 +230,11 @@ async def test_continue_as_new_keeps_the_clocks_and_the_fired_rungs(desk, tempor
     for _ in range(6):
         await desk.act(handle, "wait_on_customer")
         await desk.act(handle, "resume")
+    deadline = time.monotonic() + 20
+    while (await handle.describe()).run_id == first_run:  # continues once its steps are written
+        assert time.monotonic() < deadline, "did not continue as new"
+        await asyncio.sleep(0.05)
     state = await desk.state(handle)
-    assert (await handle.describe()).run_id != first_run
     assert state.seq == 13 and not state.paused
     await desk.sleep_until(clocks(state)["resolution"].due_at + HOUR)
     keys = [r.idempotency_key for r in desk.escalations("CAN-1")]
