@@ -15,26 +15,6 @@ from lark import Token, Transformer, v_args
 from dsl import syntax as s
 from dsl.errors import Diagnostic, Span
 
-REPEATABLE = {
-    "cap",
-    "action",
-    "step",
-    "require",
-    "exit",
-    "target",
-    "condition",
-    "escalation",
-    "field",
-    "policy",
-    "segment",
-    "campaign",
-    "journey",
-    "sla",
-    "lead",
-    "ladder",
-    "pool",
-}
-
 
 def span_of(item) -> Span:
     """The span of a token or a tree's meta."""
@@ -77,7 +57,8 @@ class SyntaxBuilder(Transformer):
     def _fold(self, block, lines) -> None:
         """Set each `(key, value)` line on the block; lists collect, singles must not repeat."""
         seen: dict[str, Span] = {}
-        for key, value, span in lines:
+        flat = [line for item in lines for line in (item if isinstance(item, _Many) else [item])]
+        for key, value, span in flat:
             target = getattr(block, key)
             if isinstance(target, list):
                 target.append(value)

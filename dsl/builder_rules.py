@@ -1,7 +1,6 @@
 """Builder methods for journeys, SLAs, leads and expressions (continues dsl/builder.py).
 
-Kept in a mixin so each module stays short; `TreeBuilder` at the bottom is the one class the
-parser uses.
+A subclass only so each module stays short; `TreeBuilder` is the one class the parser uses.
 """
 
 from __future__ import annotations
@@ -17,12 +16,6 @@ from dsl.builder import SyntaxBuilder, _ident, _Many, _number, _unquote, span_of
 
 @v_args(meta=True)
 class TreeBuilder(SyntaxBuilder):
-    def _fold(self, block, lines) -> None:
-        flat = []
-        for line in lines:
-            flat.extend(line if isinstance(line, _Many) else [line])
-        super()._fold(block, flat)
-
     # ----- journeys ------------------------------------------------------------------------
 
     def journey(self, meta, c):

@@ -10,7 +10,7 @@ from dsl import syntax_ops as o
 from dsl.checker import Checker
 from dsl.checker_rules import check_template
 from dsl.errors import Span
-from dsl.exprcheck import SECONDS
+from dsl.plan import SECONDS_PER_UNIT
 from dsl.types import Type
 
 TICKET_RECIPIENTS = ("assignee", "ticket.assignee", "manager")
@@ -185,8 +185,8 @@ def check_lead(checker: Checker, lead: o.Lead) -> None:
 
 def _wait_key(duration) -> tuple[tuple, object]:
     # Business time only compares with the same business unit; clock time converts freely.
-    if not duration.business and duration.unit in SECONDS:
-        return ("clock",), duration.amount * SECONDS[duration.unit]
+    if not duration.business and duration.unit in SECONDS_PER_UNIT:
+        return ("clock",), duration.amount * SECONDS_PER_UNIT[duration.unit]
     return (duration.business, duration.unit), duration.amount
 
 

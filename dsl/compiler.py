@@ -13,7 +13,7 @@ from dsl import plan as p
 from dsl import plan_ops as po
 from dsl import syntax as s
 from dsl.checker import Checked, check, policy_category
-from dsl.compiler_ops import compile_lead, compile_sla
+from dsl.compiler_ops import compile_lead, compile_sla, duration, recipient
 from dsl.errors import DslError
 from dsl.parser import parse
 from dsl.result import CompileResult
@@ -45,15 +45,6 @@ def compile_source(
         raise DslError(
             [Diagnostic("E902", "rule file is nested too deeply", Span(1, 1))], source, filename
         ) from None
-
-
-def duration(node: s.Duration) -> p.DurationSpec:
-    """A checked duration as plan data."""
-    return p.DurationSpec(amount=int(node.amount), unit=node.unit, business=node.business)
-
-
-def recipient(node: s.Recipient) -> p.Recipient:
-    return p.Recipient(kind=node.kind, value=node.value)
 
 
 def compile_checked(checked: Checked) -> po.Plan:

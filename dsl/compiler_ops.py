@@ -17,11 +17,13 @@ if TYPE_CHECKING:
     from dsl.checker import Checked
 
 
-def _duration(node) -> p.DurationSpec:
+def duration(node) -> p.DurationSpec:
+    """A checked duration as plan data (used by both compiler modules)."""
     return p.DurationSpec(amount=int(node.amount), unit=node.unit, business=node.business)
 
 
-def _recipient(node) -> p.Recipient | None:
+def recipient(node) -> p.Recipient | None:
+    """A checked recipient as plan data; None stays None."""
     return p.Recipient(kind=node.kind, value=node.value) if node is not None else None
 
 
@@ -35,8 +37,8 @@ def compile_sla(checked: Checked, node: o.Sla) -> po.SlaSpec:
     deadline = None
     if node.deadline is not None:
         deadline = po.DeadlineSpec(
-            duration=_duration(node.deadline.duration),
-            extensions=[(ext.mode, _duration(ext.duration)) for ext in node.deadline.extensions],
+            duration=duration(node.deadline.duration),
+            extensions=[(ext.mode, duration(ext.duration)) for ext in node.deadline.extensions],
         )
     return po.SlaSpec(
         name=node.name.value,
@@ -47,7 +49,7 @@ def compile_sla(checked: Checked, node: o.Sla) -> po.SlaSpec:
         timezone_from=node.timezone_from.value if node.timezone_from else "fixed",
         start_from=node.start_from.dotted if node.start_from else None,
         targets={
-            target.priority.value: {c.clock.value: _duration(c.duration) for c in target.clocks}
+            target.priority.value: {c.clock.value: duration(c.duration) for c in target.clocks}
             for target in node.targets
         },
         deadline=deadline,
@@ -58,9 +60,9 @@ def compile_sla(checked: Checked, node: o.Sla) -> po.SlaSpec:
                 trigger=e.trigger,
                 clock=e.clock.value,
                 percent=e.percent,
-                after=_duration(e.after) if e.after else None,
+                after=duration(e.after) if e.after else None,
                 action=e.action,
-                recipient=_recipient(e.recipient),
+                recipient=recipient(e.recipient),
                 template=e.template.value if e.template else None,
                 priority=e.priority.value if e.priority else None,
             )
@@ -74,7 +76,7 @@ def _ladder(node: o.LadderAction | None) -> po.LadderActionSpec | None:
         return None
     return po.LadderActionSpec(
         kind=node.kind,
-        recipient=_recipient(node.recipient),
+        recipient=recipient(node.recipient),
         limit=node.limit,
         then_pool=node.then_pool,
     )
@@ -84,11 +86,11 @@ def _pool(rules: list[o.PoolRule]) -> po.PoolSpec:
     keep, release, cooldown, claims, hold = {}, [], None, None, None
     for rule in rules:
         if rule.kind == "keep_level":
-            keep[rule.number] = _duration(rule.duration)
+            keep[rule.number] = duration(rule.duration)
         elif rule.kind == "release_after":
-            release.append((rule.field.dotted, _duration(rule.duration)))
+            release.append((rule.field.dotted, duration(rule.duration)))
         elif rule.kind == "cooldown":
-            cooldown = _duration(rule.duration)
+            cooldown = duration(rule.duration)
         elif rule.kind == "claim_limit":
             claims = rule.number
         else:
@@ -113,12 +115,12 @@ def compile_lead(checked: Checked, node: o.Lead) -> po.LeadSpec:
         partition_by=node.assign.by.dotted if node.assign.by else None,
         capacity=node.capacity,
         calendar=node.calendar.value if node.calendar else checked.calendar,
-        first_contact=_duration(node.first_contact.within),
+        first_contact=duration(node.first_contact.within),
         first_contact_otherwise=_ladder(node.first_contact.otherwise),
-        follow_up_every=_duration(follow.every) if follow else None,
+        follow_up_every=duration(follow.every) if follow else None,
         follow_up_until=checked.expr(follow.until) if follow else None,
         overdue=[
-            po.LadderStepSpec(after=_duration(step.after), action=_ladder(step.action))
+            po.LadderStepSpec(after=duration(step.after), action=_ladder(step.action))
             for step in node.overdue
         ],
         pool=_pool(node.pool),

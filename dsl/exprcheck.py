@@ -14,6 +14,7 @@ from decimal import Decimal
 from dsl import expr as ir
 from dsl import syntax as s
 from dsl.errors import Diagnostic
+from dsl.plan import SECONDS_PER_UNIT
 from dsl.schema import Field
 from dsl.types import Type, comparable
 
@@ -41,7 +42,6 @@ DAYS = {
     "month": Decimal(31),
     "year": Decimal(366),
 }
-SECONDS = {"minute": 60, "hour": 3600, "day": 86400, "week": 604800}
 
 
 def number_value(value: Decimal) -> int | float:
@@ -317,7 +317,7 @@ class ExprChecker:
 
     def fixed_seconds(self, duration: s.Duration) -> int | None:
         """A calendar-free duration in seconds, or a diagnostic."""
-        if duration.business or duration.unit not in SECONDS:
+        if duration.business or duration.unit not in SECONDS_PER_UNIT:
             self._error(
                 "E220",
                 f"`{duration}` has no fixed length here",
@@ -325,7 +325,7 @@ class ExprChecker:
                 "use minutes, hours, days or weeks (not business time, months or years)",
             )
             return None
-        return int(duration.amount * SECONDS[duration.unit])
+        return int(duration.amount * SECONDS_PER_UNIT[duration.unit])
 
 
 def describe(type_: Type) -> str:

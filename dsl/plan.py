@@ -17,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from dsl.expr import Expr
 
 SCHEMA_VERSION = 1
+# The units with a fixed length; months, years and business time depend on a calendar.
+SECONDS_PER_UNIT = {"minute": 60, "hour": 3600, "day": 86400, "week": 604800}
 
 
 class _Plan(BaseModel):
@@ -30,10 +32,9 @@ class DurationSpec(_Plan):
 
     def fixed_seconds(self) -> int | None:
         """Seconds for a calendar-free duration; None for business time, months and years."""
-        per_unit = {"minute": 60, "hour": 3600, "day": 86400, "week": 604800}
-        if self.business or self.unit not in per_unit:
+        if self.business or self.unit not in SECONDS_PER_UNIT:
             return None
-        return self.amount * per_unit[self.unit]
+        return self.amount * SECONDS_PER_UNIT[self.unit]
 
 
 class Recipient(_Plan):
