@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 import dsl
 from dsl.diagnostics import as_json
 from dsl.plan_ops import Plan
+from dsl.result import CompileResult
 from dsl.templates_catalog import TemplateCatalog
 from services.actor import Actor
 from services.errors import ConflictError, ForbiddenError, InvalidError, NotFoundError
@@ -48,23 +49,23 @@ def _audit(
     )
 
 
-def validate(source: str, name: str = "<input>", catalog: TemplateCatalog | None = None) -> dict:
-    """Compile without storing: {"ok", "plan_hash", "diagnostics"}."""
+def _compile(
+    source: str, name: str, catalog: TemplateCatalog | None
+) -> tuple[CompileResult | None, list[dict]]:
+    """The compile result (None on errors) and every diagnostic as JSON, errors first."""
     filename = f"{name}.rules"
     try:
         result = dsl.compile_source(source, filename, catalog)
     except dsl.DslError as exc:
-        found = [*exc.diagnostics, *exc.warnings]
-        return {
-            "ok": False,
-            "plan_hash": None,
-            "diagnostics": [as_json(d, filename) for d in found],
-        }
-    return {
-        "ok": True,
-        "plan_hash": result.plan_hash,
-        "diagnostics": [as_json(d, filename) for d in result.warnings],
-    }
+        return None, [as_json(d, filename) for d in (*exc.diagnostics, *exc.warnings)]
+    return result, [as_json(d, filename) for d in result.warnings]
+
+
+def validate(source: str, name: str = "<input>", catalog: TemplateCatalog | None = None) -> dict:
+    """Compile without storing: {"ok", "plan_hash", "diagnostics"}."""
+    result, diagnostics = _compile(source, name, catalog)
+    plan_hash = result.plan_hash if result else None
+    return {"ok": result is not None, "plan_hash": plan_hash, "diagnostics": diagnostics}
 
 
 def get_ruleset(session: Session, name: str) -> Ruleset:
@@ -131,15 +132,10 @@ def create_version(
 ) -> RulesetVersion:
     """Compile `source` and store it as the next draft of ruleset `name`."""
     _require(actor, Role.MARKETING_OPS, Role.ADMIN, doing="write drafts")
-    filename = f"{name}.rules"
-    try:
-        result = dsl.compile_source(source, filename, catalog)
-    except dsl.DslError as exc:
-        found = [*exc.diagnostics, *exc.warnings]
-        raise InvalidError(
-            f"the rule file has {len(exc.diagnostics)} error(s)",
-            diagnostics=[as_json(d, filename) for d in found],
-        ) from None
+    result, diagnostics = _compile(source, name, catalog)
+    if result is None:
+        errors = sum(d["severity"] == "error" for d in diagnostics)
+        raise InvalidError(f"the rule file has {errors} error(s)", diagnostics=diagnostics)
     if result.plan.ruleset != name:
         raise InvalidError(
             f"the file declares ruleset {result.plan.ruleset!r}, but the path names {name!r}"
@@ -258,6 +254,6 @@ def _require(actor: Actor, *roles: Role, doing: str) -> None:
 def _expect(version: RulesetVersion, status: VersionStatus, verb: str) -> None:
     if version.status is not status:
         raise ConflictError(
-            f"version {version.version} is {version.status.value}; only a "
-            f"{status.value.replace('_', ' ')} version can be {verb}"
+            f"version {version.version} is {version.status.value}; only a version that is "
+            f"{status.value.replace('_', ' ')} can be {verb}"
         )
