@@ -5,7 +5,9 @@ settings, and registered under the names in `workflows.journey_types`. Condition
 here, on records read at call time (`activities.journey_records`), at the time the workflow
 passes in, so history holds only booleans. Entry is audited (`journey.entered`, subject the
 journey's workflow id): that entry is also what `reentry never` checks once Temporal's retention
-has forgotten the earlier run. Sync activities: the worker runs them in its thread pool.
+has forgotten the earlier run. Deadlines count on the calendar in force (the database's years
+over the package's, `calendars.store.business_calendar`) unless the worker was built with
+calendars of its own. Sync activities: the worker runs them in its thread pool.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.journey_records import customer_record, evaluate, event_record
-from calendars import BusinessCalendar, get_calendar, unknown_years
+from calendars import BusinessCalendar, unknown_years
+from calendars import store as calendar_store
 from store import audit
 from store.audit import AuditEntry
 from store.event import Event
@@ -103,7 +106,8 @@ class JourneyActivities:
     @activity.defn(name=jt.DEADLINE.name)
     def deadline(self, request: jt.DeadlineRequest) -> datetime:
         """`start + duration` on the journey's business calendar."""
-        calendar = pick_calendar(self.calendars, request.calendar)
+        with self.session_factory() as session:
+            calendar = pick_calendar(session, self.calendars, request.calendar)
         end = calendar.add(request.start, request.duration, tz=request.timezone)
         if missing := unknown_years(calendar, request.start.date(), end.date()):
             log.warning(
@@ -134,13 +138,16 @@ class JourneyActivities:
         )
 
 
-def pick_calendar(injected: Mapping[str, BusinessCalendar], name: str) -> BusinessCalendar:
-    """The named business calendar: an injected table first, then the built-in ones."""
+def pick_calendar(
+    session: Session, injected: Mapping[str, BusinessCalendar], name: str
+) -> BusinessCalendar:
+    """The named business calendar: an injected one, else the one in force in the database."""
     if name in injected:
         return injected[name]
     try:
-        return get_calendar(name)
-    except ValueError as exc:
+        # The database's years over the package's: operations edit holidays without a release.
+        return calendar_store.business_calendar(session, name)
+    except ValueError as exc:  # an unknown name (CalendarDataError)
         raise ApplicationError(str(exc), type="UnknownCalendar", non_retryable=True) from None
 
 

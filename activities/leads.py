@@ -138,8 +138,9 @@ class LeadActivities:
         return self._run(request, change)
 
     def _run(self, request: lt.LeadRequest, change: Change) -> LeadState:
-        timing = Timing(request.spec, calendar_for(request.spec, self.calendars), request.timezone)
         with session_scope(self.session_factory) as session:
+            calendar = calendar_for(request.spec, session, self.calendars)
+            timing = Timing(request.spec, calendar, request.timezone)
             lead = ops.lock(session, request.lead_id)
             if lead is None:
                 raise ApplicationError(

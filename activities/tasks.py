@@ -77,9 +77,10 @@ class TaskActivities:
 
     def _insert_tasks(self, request: tt.OpenTasksRequest) -> list[tuple[TaskInput, str]]:
         step = request.step
-        calendar = pick_calendar(self.calendars, request.calendar)
-        due = calendar.add(request.now, step.due, tz=request.timezone)
         with session_scope(self.session_factory) as session:
+            # Read once per page of customers: every task of the page has the same deadline.
+            calendar = pick_calendar(session, self.calendars, request.calendar)
+            due = calendar.add(request.now, step.due, tz=request.timezone)
             found = rows.open_rows(
                 session,
                 request.rule,

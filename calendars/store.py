@@ -5,8 +5,9 @@ through the API or imported from a file (CSV `date,kind,name` lines or JSON), an
 table the `chinesecalendar` package ships for that year; `seed` copies the package's years into
 the database so they can be reviewed and edited. Reading merges the two: a year the database
 holds wins, any other year comes from the package (calendar "CN"), else only the weekly pattern
-applies. Every edit is audited in the caller's transaction. Weekly patterns and branch time zones
-live in `calendars.store_week`.
+applies; `business_calendar` is that merge as a `BusinessCalendar`, the one every deadline
+(tickets, tasks, journeys, leads) computes with. Every edit is audited in the caller's
+transaction. Weekly patterns and branch time zones live in `calendars.store_week`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from calendars.business import BusinessCalendar, YearTable
 from calendars.official import NAMES, get_calendar
 from store import audit
 from store.base import utcnow
@@ -78,6 +80,23 @@ def year_data(session: Session, name: str, year: int) -> YearData:
     for row in rows:
         (data.holidays if row.kind == "holiday" else data.workdays)[row.falls_on] = row.name
     return data
+
+
+def business_calendar(session: Session, name: str) -> BusinessCalendar:
+    """The named calendar in force: the package's tables with the database's years over them."""
+    require_known(name)
+    held = database_years(session, name)
+    off: dict[int, set[dt.date]] = {year: set() for year in held}
+    on: dict[int, set[dt.date]] = {year: set() for year in held}
+    rows = session.execute(
+        sa.select(CalendarDay.falls_on, CalendarDay.kind).where(CalendarDay.calendar == name)
+    )
+    for day, kind in rows:
+        if day.year in off:  # as in `year_data`: only a held year's days count
+            (off if kind == "holiday" else on)[day.year].add(day)
+    # A held year with no day still replaces the package's table: the year is known, and free.
+    tables = {year: YearTable(frozenset(off[year]), frozenset(on[year])) for year in held}
+    return get_calendar(name).extended(tables)
 
 
 def set_year(

@@ -142,7 +142,7 @@ def check_action(
     """Refuse early what the workflow's activity would refuse; the lead's rule otherwise."""
     rule = rule_of(session, lead)
     spec = rule.spec
-    timing = Timing(spec, calendar_for(spec), rule.timezone)
+    timing = Timing(spec, calendar_for(spec, session), rule.timezone)
     found = refusal(session, lead, action, actor.name, actor.role.value, at=now, timing=timing)
     if found is not None:
         raise LeadRefusedError(

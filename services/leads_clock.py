@@ -12,7 +12,8 @@ Timing (also in docs/decisions/0005-leads-and-the-pool.md):
   got the lead and `release D after lead.<date>` (from local midnight of that date); a release
   time already past when the owner got the lead does not apply to that ownership, or a claimed
   lead would bounce straight back to the pool.
-Durations are calendar time unless business (`BusinessCalendar.add`), in the plan's time zone.
+Durations are calendar time unless business (`BusinessCalendar.add`), in the plan's time zone,
+on the rule's calendar as in force (`calendar_for`: the database's years over the package's).
 """
 
 from __future__ import annotations
@@ -22,7 +23,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from calendars import BusinessCalendar, get_calendar
+from sqlalchemy.orm import Session
+
+from calendars import BusinessCalendar
+from calendars import store as calendar_store
 from dsl.plan import DurationSpec
 from dsl.plan_ops import LeadSpec
 from runtime.contracts import LadderAt, LeadState
@@ -47,10 +51,13 @@ class Timing:
 
 
 def calendar_for(
-    spec: LeadSpec, known: Mapping[str, BusinessCalendar] | None = None
+    spec: LeadSpec, session: Session, known: Mapping[str, BusinessCalendar] | None = None
 ) -> BusinessCalendar:
-    """The rule's calendar: an injected one of that name, else the official one."""
-    return (known or {}).get(spec.calendar) or get_calendar(spec.calendar)
+    """The rule's calendar: an injected one of that name, else the one in force in the
+    database (operations' edits over the package's tables)."""
+    if found := (known or {}).get(spec.calendar):
+        return found
+    return calendar_store.business_calendar(session, spec.calendar)
 
 
 def ladder(

@@ -5,7 +5,9 @@ holds for the ticket record applies; the ticket is pinned to it for life. The ti
 from the rule's source: the ticket's branch (its own, else its customer's; `branch_timezone`),
 the customer's own zone, or the rule's fixed zone, which is also the fallback. The calendar
 snapshot the workflow computes with covers the year before the start to two years after it,
-from the database where it holds a year, else from the `chinesecalendar` package.
+from the database where it holds a year, else from the `chinesecalendar` package
+(`calendars.store.business_calendar`, the calendar task and lead deadlines use too). An edit of
+the calendar reaches running tickets as a fresh snapshot (`tickets_temporal.refresh_calendar`).
 """
 
 from __future__ import annotations
@@ -89,13 +91,14 @@ def snapshot(session: Session, sla: SlaSpec, timezone: str, start: dt.datetime) 
         else:
             week.append((value[0], value[1]))
     holidays, workdays, years = [], [], []
+    tables = calendar_store.business_calendar(session, name).years
     local_year = start.astimezone(ZoneInfo(timezone)).year
     for year in range(local_year - 1, local_year + YEARS_AFTER + 1):
-        data = calendar_store.year_data(session, name, year)
-        if data.source is not None:
+        table = tables.get(year)
+        if table is not None:  # else the weekly pattern alone: the workflow is told which
             years.append(year)
-        holidays += sorted(data.holidays)
-        workdays += sorted(data.workdays)
+            holidays += sorted(table.holidays)
+            workdays += sorted(table.workdays)
     return CalendarSnapshot(
         name=name,
         timezone=timezone,
