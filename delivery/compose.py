@@ -5,7 +5,9 @@ A `Page` collects everything one `Deliverer.send` call writes, so the deliverer 
 a few bulk statements. Rendering happens here, before anything is sent: a template that cannot
 render is a failed message (`render_failed`, listed with the failures) and, for a customer who
 opted out of personalisation, a suppression (`personalisation_opt_out_unrenderable`), because
-sending them a personalised text instead would break PIPL art. 24.
+sending them a personalised text instead would break PIPL art. 24. Every render error is
+permanent, the caps' included: the time cap counts only the template's own CPU time (see
+`delivery.templates`), so a busy machine cannot breach it and a retry would fail the same way.
 """
 
 from __future__ import annotations

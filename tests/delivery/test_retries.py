@@ -4,6 +4,7 @@ permanent refusals, against the real recording gateway and SMTP server."""
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -13,7 +14,9 @@ from temporalio.exceptions import ApplicationError
 
 from config.settings import Settings
 from delivery.channels import ChannelNotConfiguredError, Channels, DryRunChannel
+from delivery.context import ContextBuilder
 from delivery.deliverer import TRANSIENT_ERROR, Deliverer
+from delivery.templates import Renderer
 from dsl.plan import SendStep
 from store.outbox import Message
 from store.session import session_scope
@@ -141,3 +144,62 @@ def test_unconfigured_channels_are_dry_runs_in_dev_and_failures_in_prod(
     with session_factory() as session:
         error = session.scalar(sa.select(Message.last_error).where(Message.status == "failed"))
     assert error.startswith("the sms channel is not configured")
+
+
+class BlockingContexts(ContextBuilder):
+    """Contexts with a `wait()` that blocks the rendering thread, as a busy machine would."""
+
+    def build(self, row, locale, **kwargs):
+        return {**super().build(row, locale, **kwargs), "wait": lambda: time.sleep(0.05) or ""}
+
+
+@pytest.fixture
+def odd_templates(tmp_path):
+    """`blocked` waits in the middle of the render; `slow` and `big` break the caps."""
+    sms = tmp_path / "sms" / "zh_CN"
+    sms.mkdir(parents=True)
+    (sms / "blocked.txt").write_text("【{{ bank.name }}】{{ wait() }}{{ customer.name }}，您好")
+    (sms / "slow.txt").write_text("{% for i in range(99999) %}{% for j in range(99999) %}"
+                                  "{% endfor %}{% endfor %}")  # fmt: skip
+    (sms / "big.txt").write_text("{% for i in range(1000) %}0123456789{% endfor %}")
+    return tmp_path
+
+
+def odd_deliverer(settings, session_factory, root):
+    renderer = Renderer(root, timeout_ms=10, max_chars=1000)
+    contexts = BlockingContexts.from_settings(settings.delivery)
+    return Deliverer(session_factory, Channels.from_settings(settings), renderer, contexts)
+
+
+def test_a_render_held_up_past_the_cap_is_sent(settings, session_factory, add_customers,
+                                               gateway, odd_templates):  # fmt: skip
+    deliverer = odd_deliverer(settings, session_factory, odd_templates)
+    (cid,) = add_customers(1)
+    step = SendStep(step="b1", channel="sms", template="blocked")
+    assert send(deliverer, [cid], step=step).sent == 1
+    deliverer.close()
+    assert gateway.bodies() == ["【示例银行】张三，您好"]
+    assert statuses(session_factory) == [("sent", 1)]
+
+
+@pytest.mark.parametrize(
+    ("template", "reason"),
+    [
+        ("slow", "sms/zh_CN/slow.txt: render time limit exceeded (10 ms of CPU time)"),
+        ("big", "sms/zh_CN/big.txt: output exceeds 1000 characters"),
+    ],
+)
+def test_a_template_over_a_cap_fails_for_good_with_its_reason(
+    settings, session_factory, add_customers, gateway, odd_templates, template, reason
+):
+    deliverer = odd_deliverer(settings, session_factory, odd_templates)
+    (cid,) = add_customers(1)
+    step = SendStep(step="s1", channel="sms", template=template)
+    report = send(deliverer, [cid], step=step)  # no retryable error: nothing to retry
+    assert (report.sent, report.failed) == (0, 1)
+    assert send(deliverer, [cid], step=step).duplicates == 1  # Temporal's retry, were there one
+    deliverer.close()
+    assert gateway.received == []
+    with session_factory() as session:
+        failed = session.execute(sa.select(Message.status, Message.last_error)).all()
+    assert [tuple(row) for row in failed] == [("failed", reason)]
