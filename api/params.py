@@ -1,19 +1,23 @@
-"""Query parameters shared by list routes: page size caps and time ranges.
+"""Query parameters shared by list routes: page size caps, offset pages and time ranges.
 
 `limit` may not exceed `settings.api.page_size_max` (a 422 says so, rather than a silently
-shorter page a client might take for the end of the list). Datetimes must carry a timezone:
-a naive one names no instant, and guessing its zone is how audit queries go wrong by hours.
+shorter page a client might take for the end of the list); `offset_page` builds the answer of
+a `limit`/`offset` list, whose `next` is the following page's offset, null after a short page.
+Datetimes must carry a timezone: a naive one names no instant, and guessing its zone is how
+audit queries go wrong by hours.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import AwareDatetime
+
+from api.schemas import Page
 
 DEFAULT_LIMIT = 50
 MAX_OFFSET = 1_000_000_000  # beyond this, keyset pagination is the tool
@@ -40,6 +44,11 @@ def page_limit(
 
 Limit = Annotated[int, Depends(page_limit)]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip.")]
+
+
+def offset_page(items: list[Any], offset: int, limit: int) -> Page[Any]:
+    """The page of `items` read at `offset`: a full page may have a next one, a short one not."""
+    return Page(items=items, next=offset + limit if len(items) == limit else None)
 
 
 def to_utc(value: datetime | None, name: str) -> datetime | None:

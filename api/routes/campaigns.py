@@ -2,7 +2,7 @@
 
 A campaign id is `ruleset.campaign` of an active version. The routes are sync like the rest of
 the API (one database transaction per request); Temporal calls are awaited on the app's event
-loop through `anyio.from_thread`, with the app's one shared client (`app.state.temporal`).
+loop with the app's one shared client (`app.state.temporal`), through `api.deps.call_temporal`.
 The campaign is looked up in the database first, so an unknown id is a 404 without touching
 Temporal; a Temporal that does not answer is a 503 for control, and "unknown" state in lists.
 Every control action is audited in the request's transaction, after Temporal accepted it.
@@ -12,17 +12,14 @@ Repeating a call does the same thing once (see `services.campaign_control`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from anyio import from_thread
 from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 from pydantic import BaseModel
-from temporalio.service import RPCError, RPCStatusCode
 
-from api.deps import SessionDep
-from api.params import Limit, Offset
+from api.deps import SessionDep, call_temporal
+from api.params import Limit, Offset, offset_page
 from api.permissions import allow
 from api.problems import responses
 from api.schemas import Page
@@ -98,17 +95,6 @@ async def reconcile_after_activation(app: Any, ruleset: str) -> None:
         log.warning("schedules of %s not reconciled: %s", ruleset, exc)
 
 
-def _temporal(request: Request, call: Callable[..., Awaitable[Any]], *args: Any) -> Any:
-    """`await call(client, *args)` on the app's event loop; Temporal going away is a 503."""
-    client = from_thread.run(request.app.state.temporal.get)
-    try:
-        return from_thread.run(call, client, *args)
-    except RPCError as exc:
-        if exc.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
-            raise TemporalUnavailableError(f"Temporal did not answer: {exc.message}") from None
-        raise
-
-
 def _summary(c: campaigns.ActiveCampaign, state: str) -> dict[str, Any]:
     s = c.spec.schedule
     return {"id": c.id, "ruleset": c.plan.ruleset, "campaign": c.spec.name,
@@ -124,18 +110,18 @@ def list_campaigns(
     """Campaigns of the active versions with their schedule state, ordered by id."""
     found = campaigns.list_campaigns(session)[offset : offset + limit]
     try:
-        states = _temporal(request, campaign_control.schedule_states, found) if found else {}
+        states = call_temporal(request, campaign_control.schedule_states, found) if found else {}
     except TemporalUnavailableError:
         states = {}  # the list is the database's; only the live state is unknown
     items = [_summary(c, states.get(c.id, "unknown")) for c in found]
-    return Page(items=items, next=offset + limit if len(found) == limit else None)
+    return offset_page(items, offset, limit)
 
 
 @router.get("/{campaign_id}", response_model=CampaignDetail)
 def get_campaign(request: Request, campaign_id: CampaignId, session: SessionDep, _: Reader) -> Any:
     """State, schedule (next and recent runs) and live progress of running runs."""
     campaign = campaigns.get_campaign(session, campaign_id)
-    live = _temporal(request, campaign_control.describe, campaign)
+    live = call_temporal(request, campaign_control.describe, campaign)
     schedule = live.pop("schedule")
     return {**_summary(campaign, live.pop("state")), **live, "schedule_detail": schedule}
 
@@ -170,7 +156,7 @@ def start(
     campaign = campaigns.get_campaign(session, campaign_id)
     key = campaign_control.run_key(campaign, idempotency_key, datetime.now(UTC))
     queue = request.app.state.settings.temporal.task_queue
-    result = _temporal(request, campaign_control.start, campaign, key, queue)
+    result = call_temporal(request, campaign_control.start, campaign, key, queue)
     if result["created"]:
         campaigns.record(session, actor, "started", campaign, workflow_id=result["workflow_id"])
     else:
@@ -184,7 +170,7 @@ def _control(action: str, verb: str):
     ) -> Any:
         campaign = campaigns.get_campaign(session, campaign_id)
         note = f"{verb} by {actor.name} through the API"
-        result = _temporal(request, campaign_control.control, campaign, action, note)
+        result = call_temporal(request, campaign_control.control, campaign, action, note)
         campaigns.record(session, actor, verb, campaign, **result)
         return {"action": action, **result}
 

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
 from api.deps import SessionDep
-from api.params import Limit, Offset, Window
+from api.params import Limit, Offset, Window, offset_page
 from api.permissions import allow
 from api.schemas import Page
 from services.actor import Actor
@@ -81,7 +81,7 @@ def list_contacts(
         query = query.where(d.decided_at < window.until)
     rows = session.execute(query.limit(limit).offset(offset)).all()
     items = [_contact(decision, message) for decision, message in rows]
-    return Page(items=items, next=offset + limit if len(items) == limit else None)
+    return offset_page(items, offset, limit)
 
 
 def _contact(decision: ContactDecision, message: Message | None) -> Contact:

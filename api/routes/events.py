@@ -25,7 +25,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 from temporalio.service import RPCError
 
-from api.deps import SessionDep, require_roles
+from api.deps import SessionDep, require_roles, temporal_client
 from services import event_router, events
 from services.actor import Actor
 from services.errors import DomainError
@@ -97,7 +97,7 @@ def _route(request: Request, keys: list[str]) -> dict[str, int] | None:
         return asdict(event_router.RouteReport())
     queue = app.state.settings.temporal.task_queue
     try:
-        client = from_thread.run(temporal.get)
+        client = temporal_client(request)
         done = from_thread.run(partial(event_router.deliver, client, routing, task_queue=queue))
     except (RPCError, DomainError) as exc:
         raise RoutingUnavailableError(

@@ -18,12 +18,11 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from anyio import from_thread
 from fastapi import APIRouter, Path, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import SessionDep
-from api.params import Limit, Offset
+from api.deps import SessionDep, call_temporal
+from api.params import Limit, Offset, offset_page
 from api.permissions import allow
 from api.problems import responses
 from api.schemas import Input, Page, Text
@@ -128,10 +127,6 @@ class LeadDetail(LeadOut):
     history: list[Entry]
 
 
-def _client(request: Request):
-    return from_thread.run(request.app.state.temporal.get)
-
-
 def _stage(lead: Lead) -> str:
     if lead.status in ("won", "lost", "invalid"):
         return "closed"
@@ -177,7 +172,7 @@ def _detail(request: Request, lead_id: str, actor: Actor) -> dict[str, Any]:
     # no transaction, and on SQLite no write lock, is held while the workflow answers.
     now = datetime.now(UTC)
     try:
-        view = from_thread.run(leads_control.live, _client(request), lead_id)
+        view = call_temporal(request, leads_control.live, lead_id)
     except TemporalUnavailableError:
         view = None
     with session_scope(request.app.state.session_factory) as session:
@@ -208,8 +203,7 @@ def create_lead(
     out = LeadOut.model_validate(lead)
     session.commit()  # the row exists before its workflow's first activity looks for it
     queue = request.app.state.settings.temporal.task_queue
-    client = _client(request)
-    from_thread.run(leads_control.start, client, rule, lead.id, lead.created_at, queue)
+    call_temporal(request, leads_control.start, rule, lead.id, lead.created_at, queue)
     if not created:
         response.status_code = status.HTTP_200_OK
     return out
@@ -234,7 +228,7 @@ def list_leads(
         session, actor, chosen, status=lead_status, team=team, limit=limit, offset=offset
     )
     items = [LeadOut.model_validate(lead) for lead in found]
-    return Page(items=items, next=offset + limit if len(found) == limit else None)
+    return offset_page(items, offset, limit)
 
 
 @router.get("/{lead_id}", response_model=LeadDetail)
@@ -260,7 +254,7 @@ def _action(action: str):
         command = LeadCommand(
             actor=actor.name, role=actor.role.value, reason=body.reason, outcome=body.outcome
         )
-        from_thread.run(leads_control.command, _client(request), lead_id, action, command)
+        call_temporal(request, leads_control.command, lead_id, action, command)
         return _detail(request, lead_id, actor)
 
     route.__name__ = f"{action}_lead"

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 
 from api.deps import SessionDep
-from api.params import Limit, Offset
+from api.params import Limit, Offset, offset_page
 from api.permissions import allow
 from api.schemas import Page
 from services.actor import Actor
@@ -69,4 +69,4 @@ def list_messages(
         if value is not None:
             query = query.where(column == value)
     items = list(session.scalars(query.limit(limit).offset(offset)))
-    return Page(items=items, next=offset + limit if len(items) == limit else None)
+    return offset_page(items, offset, limit)

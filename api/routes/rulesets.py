@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, Path, Query, Request, Response, status
 
 from api.deps import SessionDep
-from api.params import MAX_INT32, Limit, Offset
+from api.params import MAX_INT32, Limit, Offset, offset_page
 from api.permissions import allow
 from api.problems import problem, responses
 from api.routes.campaigns import reconcile_after_activation
@@ -62,7 +62,7 @@ def validate(
 def list_rulesets(session: SessionDep, _: Reader, limit: Limit, offset: Offset = 0) -> Any:
     """Rulesets by name with their latest and active version numbers."""
     items = registry.list_rulesets(session, limit=limit, offset=offset)
-    return Page(items=items, next=offset + limit if len(items) == limit else None)
+    return offset_page(items, offset, limit)
 
 
 @router.post("/{name}/versions", response_model=Version, status_code=status.HTTP_201_CREATED)
@@ -86,10 +86,7 @@ def list_versions(
 ) -> Any:
     """The versions of a ruleset, oldest first."""
     versions = registry.list_versions(session, name, limit=limit, offset=offset)
-    return Page(
-        items=[_out(name, v) for v in versions],
-        next=offset + limit if len(versions) == limit else None,
-    )
+    return offset_page([_out(name, v) for v in versions], offset, limit)
 
 
 @router.get("/{name}/versions/{n}", response_model=VersionDetail)
@@ -120,28 +117,25 @@ def submit(
     return _out(name, registry.submit(session, actor, name, n))
 
 
-@router.post("/{name}/versions/{n}/approve", response_model=Version)
-def approve(
-    name: Name,
-    n: Number,
-    body: ReviewDecision,
-    session: SessionDep,
-    actor: Annotated[Actor, allow("rulesets.review")],
-) -> Any:
-    """Compliance approves a version under review (never one they wrote)."""
-    return _out(name, registry.decide(session, actor, name, n, approve=True, comment=body.comment))
+def _review(decision: str, approve: bool, doc: str) -> None:
+    """Register `POST /{name}/versions/{n}/<decision>`: compliance's verdict on a version."""
+
+    def route(
+        name: Name,
+        n: Number,
+        body: ReviewDecision,
+        session: SessionDep,
+        actor: Annotated[Actor, allow("rulesets.review")],
+    ) -> Any:
+        version = registry.decide(session, actor, name, n, approve=approve, comment=body.comment)
+        return _out(name, version)
+
+    route.__name__, route.__doc__ = decision, doc
+    router.post(f"/{{name}}/versions/{{n}}/{decision}", response_model=Version)(route)
 
 
-@router.post("/{name}/versions/{n}/reject", response_model=Version)
-def reject(
-    name: Name,
-    n: Number,
-    body: ReviewDecision,
-    session: SessionDep,
-    actor: Annotated[Actor, allow("rulesets.review")],
-) -> Any:
-    """Compliance rejects a version under review; the comment is required."""
-    return _out(name, registry.decide(session, actor, name, n, approve=False, comment=body.comment))
+_review("approve", True, "Compliance approves a version under review (never one they wrote).")
+_review("reject", False, "Compliance rejects a version under review; the comment is required.")
 
 
 @router.post("/{name}/versions/{n}/activate", response_model=Version)

@@ -21,8 +21,8 @@ from pydantic import BaseModel, ConfigDict
 from temporalio.service import RPCError
 
 from activities import task_rows
-from api.deps import SessionDep
-from api.params import MAX_INT64, Limit, Offset
+from api.deps import SessionDep, temporal_client
+from api.params import MAX_INT64, Limit, Offset, offset_page
 from api.permissions import allow
 from api.schemas import Page
 from runtime.contracts import task_workflow_id
@@ -68,7 +68,7 @@ def list_tasks(
         query = query.where(Task.status == status)
     query = query.order_by(Task.due_at.is_(None), Task.due_at, Task.id)
     items = list(session.scalars(query.limit(limit).offset(offset)))
-    return Page(items=items, next=offset + limit if len(items) == limit else None)
+    return offset_page(items, offset, limit)
 
 
 @router.post("/tasks/{task_id}/complete", response_model=TaskOut)
@@ -90,7 +90,7 @@ def _tell_workflow(request: Request, workflow_id: str) -> None:
     if temporal is None or not request.app.state.settings.temporal.enabled:
         return
     try:
-        client = from_thread.run(temporal.get)
+        client = temporal_client(request)
         from_thread.run(client.get_workflow_handle(workflow_id).signal, COMPLETE_SIGNAL)
     except (RPCError, DomainError) as exc:
         log.warning("task workflow %s not told of completion: %s", workflow_id, exc)

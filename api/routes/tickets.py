@@ -17,11 +17,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from anyio import from_thread
 from fastapi import APIRouter, Header, Path, Query, Request, Response, status
+from pydantic import BaseModel
 
-from api.deps import SessionDep
-from api.params import Limit, Offset
+from api.deps import SessionDep, call_temporal
+from api.params import Limit, Offset, offset_page
 from api.permissions import allow
 from api.problems import responses
 from api.routes.tickets_schemas import (
@@ -45,10 +45,6 @@ Opener = Annotated[Actor, allow("tickets.create")]
 Worker = Annotated[Actor, allow("tickets.act")]
 TicketId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")]
 IdempotencyKey = Annotated[str | None, Header(max_length=200, pattern=r"^[\x21-\x7e]+$")]
-
-
-def _client(request: Request):
-    return from_thread.run(request.app.state.temporal.get)
 
 
 def _now() -> datetime:
@@ -77,7 +73,7 @@ def open_ticket(
     state = None
     if inp is not None:
         queue = request.app.state.settings.temporal.task_queue
-        from_thread.run(tickets_temporal.start, _client(request), inp, queue)
+        call_temporal(request, tickets_temporal.start, inp, queue)
         state = tickets_temporal.initial_state(inp, _now())
     return {"ticket": _out(request, ticket.id), "sla": state}
 
@@ -113,7 +109,7 @@ def queue(
     )
     recs = tickets_queue.records(session, [row.id for row in rows])
     items = [ticket_out(row, recs[row.id]) for row in rows]
-    return Page(items=items, next=offset + limit if len(rows) == limit else None)
+    return offset_page(items, offset, limit)
 
 
 @router.get("/{ticket_id}", response_model=TicketDetail)
@@ -130,8 +126,8 @@ def get_ticket(request: Request, ticket_id: TicketId, session: SessionDep, _: Re
     }
     if ticket.workflow_id is not None:
         try:
-            detail["sla"] = from_thread.run(
-                tickets_temporal.state, _client(request), ticket.workflow_id, _now()
+            detail["sla"] = call_temporal(
+                request, tickets_temporal.state, ticket.workflow_id, _now()
             )
         except TemporalUnavailableError as exc:
             detail["sla_error"] = exc.detail
@@ -160,15 +156,15 @@ def _act(
     state = None
     if workflow_id is not None:
         update_id = f"{verb}:{key}" if key else None
-        state = from_thread.run(
-            tickets_temporal.act, _client(request), workflow_id, action, update_id
-        )
+        state = call_temporal(request, tickets_temporal.act, workflow_id, action, update_id)
         tickets_queue.wait_recorded(factory, ticket_id, state.seq)
     return {"ticket": _out(request, ticket_id), "sla": state}
 
 
-def _simple(verb: str, path: str, doc: str) -> None:
-    def route(
+def _action(verb: str, doc: str, body_model: type[BaseModel] | None) -> None:
+    """Register `POST /{ticket_id}/<verb, dashed>`: the action, with the body's set fields."""
+
+    def bare(
         request: Request,
         ticket_id: TicketId,
         session: SessionDep,
@@ -177,59 +173,40 @@ def _simple(verb: str, path: str, doc: str) -> None:
     ) -> Any:
         return _act(verb, request, ticket_id, session, actor, {}, idempotency_key)
 
+    def with_body(
+        request: Request,
+        ticket_id: TicketId,
+        body: BaseModel,
+        session: SessionDep,
+        actor: Worker,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Any:
+        fields = body.model_dump(exclude_none=True)
+        return _act(verb, request, ticket_id, session, actor, fields, idempotency_key)
+
+    route = bare
+    if body_model is not None:
+        # FastAPI reads the body's schema from the annotation, and the string "BaseModel"
+        # (PEP 563) names no fields: the action's own model takes its place.
+        with_body.__annotations__["body"] = body_model
+        route = with_body
     route.__name__, route.__doc__ = verb, doc
-    router.post(f"/{{ticket_id}}/{path}", response_model=ActionResult)(route)
+    router.post(f"/{{ticket_id}}/{verb.replace('_', '-')}", response_model=ActionResult)(route)
 
 
-for _verb, _path, _doc in (
-    ("acknowledge", "acknowledge", "Take the ticket (it becomes yours if nobody holds it)."),
-    ("respond", "respond", "Record a response to the customer (meets first response)."),
-    ("wait_on_customer", "wait-on-customer", "Wait on the customer (pauses the SLA)."),
-    ("resume", "resume", "The customer answered (resumes the SLA)."),
-    ("resolve", "resolve", "Resolve the ticket (stops the SLA)."),
-    ("reopen", "reopen", "Reopen a resolved ticket (the SLA's reset condition applies)."),
-    ("withdraw", "withdraw", "The customer withdrew the ticket (cancels the SLA)."),
-):
-    _simple(_verb, _path, _doc)
-
-
-@router.post("/{ticket_id}/reassign", response_model=ActionResult)
-def reassign(
-    request: Request,
-    ticket_id: TicketId,
-    body: Reassign,
-    session: SessionDep,
-    actor: Worker,
-    idempotency_key: IdempotencyKey = None,
-) -> Any:
-    """Hand the ticket to a person, a role's queue or a team (never the named employee)."""
-    fields = body.model_dump(exclude_none=True)
-    return _act("reassign", request, ticket_id, session, actor, fields, idempotency_key)
-
-
-@router.post("/{ticket_id}/escalate", response_model=ActionResult)
-def escalate(
-    request: Request,
-    ticket_id: TicketId,
-    body: Escalate,
-    session: SessionDep,
-    actor: Worker,
-    idempotency_key: IdempotencyKey = None,
-) -> Any:
-    """Escalate by hand: raise the priority (one step by default), notify a role."""
-    fields = body.model_dump(exclude_none=True)
-    return _act("escalate", request, ticket_id, session, actor, fields, idempotency_key)
-
-
-@router.post("/{ticket_id}/extend", response_model=ActionResult)
-def extend(
-    request: Request,
-    ticket_id: TicketId,
-    body: Extend,
-    session: SessionDep,
-    actor: Worker,
-    idempotency_key: IdempotencyKey = None,
-) -> Any:
-    """Extend the regulatory deadline; the approver is recorded and may not be the handler."""
-    fields = body.model_dump(exclude_none=True)
-    return _act("extend", request, ticket_id, session, actor, fields, idempotency_key)
+_DOCS = {
+    "acknowledge": "Take the ticket (it becomes yours if nobody holds it).",
+    "respond": "Record a response to the customer (meets first response).",
+    "wait_on_customer": "Wait on the customer (pauses the SLA).",
+    "resume": "The customer answered (resumes the SLA).",
+    "resolve": "Resolve the ticket (stops the SLA).",
+    "reopen": "Reopen a resolved ticket (the SLA's reset condition applies).",
+    "withdraw": "The customer withdrew the ticket (cancels the SLA).",
+    "reassign": "Hand the ticket to a person, a role's queue or a team (never the named employee).",
+    "escalate": "Escalate by hand: raise the priority (one step by default), notify a role.",
+    "extend": "Extend the regulatory deadline; the approver is recorded "
+    "and may not be the handler.",
+}
+_BODIES: dict[str, type[BaseModel]] = {"reassign": Reassign, "escalate": Escalate, "extend": Extend}
+for _verb, _doc in _DOCS.items():  # in this order, the order of the paths in the OpenAPI document
+    _action(_verb, _doc, _BODIES.get(_verb))
