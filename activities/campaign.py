@@ -26,6 +26,7 @@ from temporalio import activity
 
 from activities.campaign_audience import audience_query, deferred_rows, next_deferred_due
 from activities.tasks import TaskActivities
+from dsl.local_time import LocalRun
 from dsl.plan import SendStep, TaskStep
 from workflows.campaign_types import (
     COUNT_AUDIENCE,
@@ -182,7 +183,16 @@ class CampaignActivities:
             policy=audience.campaign.policy,
             caps=list(audience.campaign.caps),
             now=now,
+            local=local_run(audience),
         )
+
+
+def local_run(audience: AudienceRequest) -> LocalRun | None:
+    """The local-time run a birthday-style campaign's sends wait for; None for the others."""
+    schedule = audience.campaign.schedule
+    if schedule is None or not schedule.local_time:
+        return None
+    return LocalRun.of(audience.as_of, schedule.at, audience.timezone)
 
 
 def _report_counts(report: Any) -> dict[str, int]:

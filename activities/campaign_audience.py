@@ -11,17 +11,16 @@ linguistic collations do not order `|` and `}` the way a prefix range needs.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from temporalio.exceptions import ApplicationError
 
 from dsl.plan import DurationSpec
-from dsl.sqlclause import to_clause
+from store.audience import campaign_clause
 from store.customer import Customer
 from store.outbox import Message, MessageStatus
-from store.sql_schema import customer_sql_schema
 from store.work import Task
 from workflows.campaign_types import AudienceRequest, DeferredRequest
 
@@ -34,10 +33,7 @@ RETRY_DEFERRED_AFTER = timedelta(minutes=1)
 def audience_query(request: AudienceRequest, *, after_id: str | None = None) -> sa.Select:
     """`SELECT customer.id` of the audience in id order, after the keyset cursor `after_id`."""
     try:
-        today = request.as_of.astimezone(ZoneInfo(request.timezone)).date()
-        clause = to_clause(
-            request.campaign.audience, customer_sql_schema(), now=request.as_of, today=today
-        )
+        clause = campaign_clause(request.campaign, request.timezone, request.as_of)
     except (ValueError, ZoneInfoNotFoundError) as error:
         raise ApplicationError(
             f"campaign {request.campaign.name}: {error}",

@@ -66,12 +66,16 @@ def main(argv: list[str] | None = None) -> int:
         ("parse -> typed syntax tree", timed(lambda: parse(source, "bench.rules"), args.repeat)),
         ("check (names, types, lints)", timed(lambda: check(tree, catalog), args.repeat)),
         ("compile to sealed plan", timed(lambda: compile_checked(checked), args.repeat)),
-        ("compile_source (all phases)",
-         timed(lambda: compile_source(source, "bench.rules", catalog), args.repeat)),
+        (
+            "compile_source (all phases)",
+            timed(lambda: compile_source(source, "bench.rules", catalog), args.repeat),
+        ),
     ]
     floor = rows[0][1]
-    print(f"Python {sys.version.split()[0]}; {source.count(chr(10))} lines, "
-          f"{len(result.plan.rule_names())} rules; median of {args.repeat}")
+    print(
+        f"Python {sys.version.split()[0]}; {source.count(chr(10))} lines, "
+        f"{len(result.plan.rule_names())} rules; median of {args.repeat}"
+    )
     print(f"{'phase':34} {'ms':>9} {'x floor':>8}")
     for name, seconds in rows:
         print(f"{name:34} {seconds * 1000:9.1f} {seconds / floor:8.2f}")

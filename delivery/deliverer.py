@@ -32,6 +32,7 @@ from delivery.context import ContextBuilder
 from delivery.gate import ContactGate, caps_for
 from delivery.report import DeliveryReport
 from delivery.templates import Renderer
+from dsl.local_time import LocalRun
 from dsl.plan import CapSpec, PolicySpec, SendStep
 from runtime.contracts import RuleRef, idempotency_key
 from store.outbox import MessageStatus
@@ -66,8 +67,12 @@ class Deliverer:
 
     def send(self, *, rule: RuleRef, root_run_id: str, step: SendStep,
              customer_ids: Sequence[str], policy: PolicySpec | None, caps: list[CapSpec],
-             now: datetime, event_id: int | None = None) -> DeliveryReport:  # fmt: skip
-        """Gate, render, record in the outbox and send each customer's message; never twice."""
+             now: datetime, event_id: int | None = None,
+             local: LocalRun | None = None) -> DeliveryReport:  # fmt: skip
+        """Gate, render, record in the outbox and send each customer's message; never twice.
+
+        `local` is the run of a local-time campaign: each send waits for its customer's slot.
+        """
         if now.tzinfo is None or now.utcoffset() is None:
             raise ValueError("now must be timezone-aware (the workflow's clock, in UTC)")
         ids = list(dict.fromkeys(customer_ids))
@@ -75,7 +80,8 @@ class Deliverer:
             return DeliveryReport()
         keys = {cid: idempotency_key(root_run_id, step.step, cid) for cid in ids}
         gate = ContactGate(channel=step.channel, category=rule.category, policy=policy,
-                           caps=caps_for(rule.category, policy, caps), now=now)  # fmt: skip
+                           caps=caps_for(rule.category, policy, caps), now=now,
+                           local=local)  # fmt: skip
         for attempt in range(3):
             page = Page(rule=rule, root_run_id=root_run_id, step=step, keys=keys, now=now)
             try:

@@ -10,7 +10,9 @@ checks run in a fixed order and the first that fails is the recorded reason:
    any grant: a customer who replied "TD" is never re-enrolled by an older, broader consent;
 3. frequency caps (`frequency_cap` for the policy's, counted over every rule of the policy's
    category, so service messages never use up marketing caps; `rule_cap` for the rule's own);
-4. quiet hours in the customer's time zone: the send is deferred to the window's opening.
+4. a local-time campaign (`dsl.local_time`): the send waits for the schedule's time on the
+   customer's own clock (`local_time`);
+5. quiet hours in the customer's time zone: the send is deferred to the window's opening.
 
 Service messages need no marketing consent and ignore do-not-disturb (a repayment notice is
 not marketing); personalisation opt-out (PIPL art. 24) likewise shapes marketing content only.
@@ -23,6 +25,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dsl.local_time import LocalRun
 from dsl.plan import CapSpec, DurationSpec, PolicySpec
 from store.outbox import Decision
 
@@ -139,9 +142,10 @@ class ContactGate:
     """Decides for one send (one rule, step and channel) at one instant."""
 
     def __init__(self, *, channel: str, category: str, policy: PolicySpec | None,
-                 caps: list[Cap], now: datetime) -> None:  # fmt: skip
+                 caps: list[Cap], now: datetime,
+                 local: LocalRun | None = None) -> None:  # fmt: skip
         self.channel, self.category, self.policy = channel, category, policy
-        self.caps, self.now = caps, now
+        self.caps, self.now, self.local = caps, now, local
         self.marketing = category == "marketing"
 
     def decide(self, facts: Facts) -> Verdict:
@@ -160,6 +164,11 @@ class ContactGate:
             if count >= cap.limit:
                 reason = "frequency_cap" if cap.scope == "policy" else "rule_cap"
                 return Verdict(Decision.SUPPRESSED, reason, f"{cap.label} (has {count})")
+        if self.local is not None:
+            slot = self.local.slot(facts.timezone)
+            if slot > self.now:
+                detail = f"{self.local.at:%H:%M} {facts.timezone}"
+                return Verdict(Decision.DEFERRED, "local_time", detail, slot)
         policy = self.policy
         if policy is not None and policy.quiet_start and policy.quiet_end:
             due = quiet_until(self.now, facts.timezone, policy.quiet_start, policy.quiet_end)

@@ -110,12 +110,15 @@ def _campaign(checked: Checked, node: s.Campaign, policies, segments) -> p.Campa
         schedule, personal = _schedule(checked, node.schedule)
         if personal is not None:
             parts.append(personal)
+    audience = _all_of(parts)
+    if schedule is not None and schedule.kind == "daily" and ir.reads_today(audience):
+        schedule = schedule.model_copy(update={"local_time": True})
     category, policy = _rule_policy(checked, node, policies)
     return p.CampaignSpec(
         name=node.name.value,
         title=node.title.value if node.title else None,
         category=category,
-        audience=_all_of(parts),
+        audience=audience,
         segment=segment,
         schedule=schedule,
         policy=policy,

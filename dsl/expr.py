@@ -9,11 +9,13 @@ Null semantics (both backends must agree): a comparison, `in`, `is today` or `ho
 operand is a nullable field that holds NULL is *false*, never unknown. Backends guard such atoms
 (`x IS NOT NULL AND x >= 5`), which keeps SQL two-valued so `not` means the same in both.
 Time is never read from a clock: `now` (an aware UTC datetime) and `today` (a date in the
-ruleset's time zone) are inputs to evaluation.
+ruleset's time zone, or in the customer's for a local-time campaign: `dsl.local_time`) are
+inputs to evaluation.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -138,23 +140,31 @@ for _model in (Compare, Arith, Neg, And, Or, Not, In):
     _model.model_rebuild()
 
 
+def nodes_of(expr: Expr) -> Iterator[_Node]:
+    """Every node of an expression, depth first, the root first."""
+    stack: list[_Node] = [expr]
+    while stack:
+        node = stack.pop()
+        yield node
+        for name in reversed(type(node).model_fields):
+            value = getattr(node, name)
+            if isinstance(value, _Node):
+                stack.append(value)
+            elif isinstance(value, list):
+                stack.extend(item for item in reversed(value) if isinstance(item, _Node))
+
+
 def fields_of(expr: Expr) -> set[str]:
     """Every field path an expression reads (the SQL backend's column needs)."""
     found: set[str] = set()
-
-    def walk(node: _Node) -> None:
+    for node in nodes_of(expr):
         if isinstance(node, FieldRef):
             found.add(node.path)
         elif isinstance(node, Holds):
             found.add("customer.products")
-        for name in type(node).model_fields:
-            value = getattr(node, name)
-            if isinstance(value, _Node):
-                walk(value)
-            elif isinstance(value, list):
-                for item in value:
-                    if isinstance(item, _Node):
-                        walk(item)
-
-    walk(expr)
     return found
+
+
+def reads_today(expr: Expr) -> bool:
+    """Whether the expression tests a date against `today` (`is today`)."""
+    return any(isinstance(node, IsToday) for node in nodes_of(expr))

@@ -120,11 +120,14 @@ JourneyStep = Annotated[
 
 class ScheduleSpec(_Plan):
     kind: Literal["daily", "weekly", "monthly"]
-    at: str  # "09:00" in the ruleset's time zone
+    at: str  # "09:00" in the ruleset's time zone (in each customer's when `local_time`)
     weekdays: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = []
     day_of_month: int | None = None
     timezone: str
     personal_date: str | None = None  # "customer.birthday" when the rule is per personal date
+    # A daily audience that tests a customer date (`is today`) runs on each customer's clock:
+    # their local date, sent at `at` in their zone (dsl.local_time).
+    local_time: bool = False
 
 
 class CampaignSpec(_Plan):

@@ -4,10 +4,14 @@ One Schedule per scheduled campaign, id `contracts.schedule_id(ruleset, campaign
 starts `CampaignRunWorkflow` with the campaign's plan fragment; Temporal names each run
 `<schedule id>-<fire time>`, and the run, finding `root_run_id` empty, uses that workflow id
 as its root (so outbox keys differ per fire and repeat within one). The spec is a calendar
-in the plan's time zone. Overlap policy BUFFER_ONE: a daily audience (today's birthdays) that
-skipped a fire because yesterday's huge run was still paging would lose those customers for
-good, while buffering more than one would pile runs up behind a stuck one. The catchup window
-is small (settings) so a server back after days does not send last week's campaigns.
+in the plan's time zone. Overlap policy BUFFER_ONE: a daily audience (today's new dormant
+customers) that skipped a fire because yesterday's huge run was still paging would lose those
+customers for good, while buffering more than one would pile runs up behind a stuck one. A
+local-time campaign (birthdays on each customer's clock, `dsl.local_time`) allows overlap
+instead: its run lives until the last zone's slot, up to a day, and the next day's run must
+start on time for the home zone; the two select different dates, so they never meet. The
+catchup window is small (settings) so a server back after days does not send last week's
+campaigns.
 
 `reconcile` is idempotent and safe to race (N workers, the API and the CLI may run it): it
 creates missing schedules, updates those whose fingerprint (plan hash, version, task queue,
@@ -45,7 +49,7 @@ from runtime.contracts import CampaignRunInput, RuleRef, schedule_id
 
 WORKFLOW = "CampaignRunWorkflow"
 PREFIX = "campaign:"
-SHAPE = "1"  # bump when the mapping below changes, so every schedule is rewritten once
+SHAPE = "2"  # bump when the mapping below changes, so every schedule is rewritten once
 _DOW = {"sun": 0, "mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6}
 
 
@@ -98,9 +102,10 @@ def build(
         WORKFLOW, run, id=schedule_id(plan.ruleset, spec.name), task_queue=task_queue, memo=memo,
         static_summary=f"{plan.ruleset}.{spec.name} v{version}",
     )  # fmt: skip
-    policy = SchedulePolicy(
-        overlap=ScheduleOverlapPolicy.BUFFER_ONE, catchup_window=timedelta(seconds=catchup_s)
-    )
+    overlap = ScheduleOverlapPolicy.BUFFER_ONE
+    if spec.schedule.local_time:
+        overlap = ScheduleOverlapPolicy.ALLOW_ALL
+    policy = SchedulePolicy(overlap=overlap, catchup_window=timedelta(seconds=catchup_s))
     return Schedule(action=action, spec=calendar(spec.schedule), policy=policy)
 
 

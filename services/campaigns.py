@@ -15,7 +15,6 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,16 +22,15 @@ from temporalio.client import Client
 
 from dsl.plan import CampaignSpec
 from dsl.plan_ops import Plan
-from dsl.sqlclause import to_clause
 from runtime import schedules
 from runtime.contracts import RuleRef, schedule_id
 from services.actor import Actor
 from services.errors import NotFoundError
 from store import audit
+from store.audience import campaign_clause
 from store.customer import Customer
 from store.registry import Ruleset, RulesetVersion, VersionStatus
 from store.session import session_scope
-from store.sql_schema import customer_sql_schema
 
 CAMPAIGN_ID = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*)$")
 
@@ -104,8 +102,7 @@ def get_campaign(session: Session, campaign_id: str) -> ActiveCampaign:
 
 def audience(session: Session, campaign: ActiveCampaign, now: datetime, sample: int) -> dict:
     """How many customers the campaign selects at `now`, and the first `sample` ids."""
-    today = now.astimezone(ZoneInfo(campaign.plan.timezone)).date()
-    clause = to_clause(campaign.spec.audience, customer_sql_schema(), now=now, today=today)
+    clause = campaign_clause(campaign.spec, campaign.plan.timezone, now)
     customer = Customer.__table__
     count = session.scalar(sa.select(sa.func.count()).select_from(customer).where(clause))
     ids = session.scalars(

@@ -14,16 +14,14 @@ from __future__ import annotations
 import difflib
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from dsl.plan_ops import Plan
-from dsl.sqlclause import to_clause
 from services.registry import get_version
+from store.audience import campaign_clause
 from store.customer import Customer
-from store.sql_schema import customer_sql_schema
 
 # Rule kind -> (plan attribute, part name -> spec fields). A field not listed here is reported
 # under its own name, so a future spec field never changes silently.
@@ -102,8 +100,7 @@ def audience_size(session: Session, plan: Plan, campaign: str, now: datetime) ->
     spec = next((c for c in plan.campaigns if c.name == campaign), None)
     if spec is None:
         return None
-    today = now.astimezone(ZoneInfo(plan.timezone)).date()
-    clause = to_clause(spec.audience, customer_sql_schema(), now=now, today=today)
+    clause = campaign_clause(spec, plan.timezone, now)
     customer = Customer.__table__
     return session.scalar(sa.select(sa.func.count()).select_from(customer).where(clause))
 

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from delivery.gate import Cap, ConsentRow, ContactGate, Facts, caps_for, quiet_until, zone
+from dsl.local_time import LocalRun
 from dsl.plan import CapSpec, DurationSpec, PolicySpec
 from store.outbox import Decision
 
@@ -119,6 +120,21 @@ def test_checks_run_in_order():
     assert (capped.reason, capped.detail) == ("frequency_cap", "mkt: 1 per 1 day (has 1)")
     assert g.decide(facts(cap_counts=[0], timezone="Asia/Urumqi")).reason == "quiet_hours"
     assert g.decide(facts(cap_counts=[0])).decision is Decision.SENT
+
+
+def test_a_local_time_send_waits_for_nine_on_the_customers_clock():
+    # The run of 1 June fired at 09:00 Shanghai; NOW is 10:00 Shanghai.
+    local = LocalRun.of(NOW - timedelta(hours=1), "09:00", "Asia/Shanghai")
+    g = ContactGate(channel="sms", category="marketing", policy=POLICY, caps=[], now=NOW,
+                    local=local)  # fmt: skip
+    assert g.decide(facts()).decision is Decision.SENT  # Shanghai's 09:00 has come
+    waiting = g.decide(facts(timezone="America/New_York"))
+    assert (waiting.decision, waiting.reason) == (Decision.DEFERRED, "local_time")
+    assert waiting.due_at == utc("2026-06-01T09:00-04:00")
+    assert waiting.detail == "09:00 America/New_York"
+    # Suppressions are decided at once, not after the wait.
+    refused = g.decide(facts(timezone="America/New_York", consents={}))
+    assert refused.reason == "no_consent"
 
 
 def test_caps_for_exempts_service_sends_from_marketing_policies():

@@ -136,6 +136,21 @@ def test_personal_date_schedule_compiles_to_daily_plus_is_today() -> None:
     assert is_today[0].field.type is Type.ANNIVERSARY
 
 
+@pytest.mark.parametrize(
+    ("body", "local"),
+    [
+        ("audience customers where consent.sms\nschedule on customer.birthday at 09:00", True),
+        ("audience customers where customer.birthday is today\nschedule daily at 09:00", True),
+        ("audience customers where customer.opened_on is today\n"
+         "schedule weekly on monday at 09:00", False),
+        ("audience customers where consent.sms\nschedule daily at 09:00", False),
+    ],
+)  # fmt: skip
+def test_a_daily_audience_that_tests_today_runs_on_the_customers_clock(body, local) -> None:
+    spec = compile_source(campaign(body + '\nsend sms "birthday_sms"')).plan.campaigns[0]
+    assert spec.schedule.local_time is local
+
+
 def test_segment_is_inlined_into_the_audience() -> None:
     source = (
         "ruleset t\n\nsegment rich\n  where customer.total_assets >= 1_000_000\n"

@@ -1,9 +1,10 @@
 """`runtime.schedules.reconcile` against a real Temporal dev server.
 
-One Schedule per scheduled campaign with the calendar, time zone, policies and workflow input
-the plan implies; a second call changes nothing; a new plan hash rewrites every schedule but
-keeps an operator's pause; campaigns that left the plan (or a rollback to a version without
-them) lose their schedule; and a reconcile scoped to one ruleset never touches another's.
+One Schedule per scheduled campaign with the calendar, time zone, policies (overlap allowed
+only for a local-time campaign) and workflow input the plan implies; a second call changes
+nothing; a new plan hash rewrites every schedule but keeps an operator's pause; campaigns that
+left the plan (or a rollback to a version without them) lose their schedule; and a reconcile
+scoped to one ruleset never touches another's.
 """
 
 from __future__ import annotations
@@ -79,7 +80,8 @@ async def test_creates_one_schedule_per_campaign_then_changes_nothing(temporal, 
     assert schedule.action.workflow == "CampaignRunWorkflow"
     assert schedule.action.id == sid and schedule.action.task_queue == temporal.task_queue
     assert schedule.spec.time_zone_name == "Asia/Shanghai"
-    assert schedule.policy.overlap == ScheduleOverlapPolicy.BUFFER_ONE
+    # Birthdays run on each customer's clock: a run lives up to a day, the next may overlap.
+    assert schedule.policy.overlap == ScheduleOverlapPolicy.ALLOW_ALL
     assert schedule.policy.catchup_window == timedelta(seconds=600)
     local = [t.astimezone(SHANGHAI) for t in description.info.next_action_times[:3]]
     assert [(t.hour, t.minute) for t in local] == [(9, 0)] * 3  # daily at 09:00, Shanghai
@@ -89,8 +91,10 @@ async def test_creates_one_schedule_per_campaign_then_changes_nothing(temporal, 
     assert run.campaign == next(c for c in plan.campaigns if c.name == "birthday_greeting")
     assert run.root_run_id == ""  # the run takes its own (fire-time) workflow id as root
     dormant = client.get_schedule_handle(schedule_id(plan.ruleset, "dormant_callback"))
-    weekly = (await dormant.describe()).info.next_action_times[0].astimezone(SHANGHAI)
+    described = await dormant.describe()
+    weekly = described.info.next_action_times[0].astimezone(SHANGHAI)
     assert (weekly.weekday(), weekly.hour) == (0, 10)  # monday at 10:00
+    assert described.schedule.policy.overlap == ScheduleOverlapPolicy.BUFFER_ONE
 
     again = await _reconcile(client, temporal, (plan, 1), scope={plan.ruleset})
     assert again.created == again.updated == again.deleted == []

@@ -151,7 +151,7 @@ def test_untranslatable_audience_does_not_hide_the_diff(session, versions, monke
     def refuse(*args, **kwargs):
         raise ValueError("no column for customer.x")
 
-    monkeypatch.setattr("services.diff.to_clause", refuse)
+    monkeypatch.setattr("services.diff.campaign_clause", refuse)
     result = diff_versions(session, "demo_diff", 2, 1, now=NOW)
     assert result["semantic"]["added"] == [{"kind": "sla", "name": "complaint"}]
     assert result["audiences"][0] == {
