@@ -120,6 +120,9 @@ class AuditVerification(BaseModel):
     checked: int
     first_broken_seq: int | None
     reason: str | None
+    head_seq: int = Field(description="The last entry checked: keep it with `head_hash` as "
+                                      "the next call's anchor.")  # fmt: skip
+    head_hash: str
 
 
 class Problem(BaseModel):

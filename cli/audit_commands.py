@@ -1,12 +1,15 @@
 """`rulebank audit verify` and `rulebank audit export`: the audit chain from the command line.
 
 `verify` recomputes the hash chain and exits 1 naming the first broken entry, so a scheduled
-job or a compliance officer gets a plain yes or no. `export` writes JSON lines (the same lines
-as the API's export) to stdout or a file, streamed, so the log never has to fit in memory.
+job or a compliance officer gets a plain yes or no; it prints the head to pass as `--anchor`
+next time, which also catches the newest entries being removed. `export` writes JSON lines
+(the same lines as the API's export) to stdout or a file, streamed, so the log never has to
+fit in memory.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -22,16 +25,30 @@ app = typer.Typer(help="Check and export the hash-chained audit log.", no_args_i
 
 
 @app.command()
-def verify() -> None:
+def verify(
+    anchor: Annotated[
+        str | None,
+        typer.Option(help="SEQ:HASH printed by an earlier verify: the chain must still hold it."),
+    ] = None,
+) -> None:
     """Check every entry's hash and link; exit 1 at the first broken one."""
     with database_session() as session:
-        result = audit.verify(session)
+        result = audit.verify(session, anchor=_anchor(anchor) if anchor else None)
     if not result.ok:
         typer.echo(
             f"audit chain broken at seq {result.first_broken_seq}: {result.reason}", err=True
         )
         raise typer.Exit(1)
     typer.echo(f"audit chain ok: {result.checked} entries verified")
+    # Kept outside the database, the head catches a later removal of the newest entries.
+    typer.echo(f"head (next --anchor): {result.head_seq}:{result.head_hash}")
+
+
+def _anchor(text: str) -> audit.Anchor:
+    seq, _, digest = text.partition(":")
+    if not (seq.isdigit() and int(seq) >= 1 and re.fullmatch(r"[0-9a-f]{64}", digest)):
+        raise fail(f"--anchor must be SEQ:HASH (a 64-digit hex hash), got {text!r}")
+    return audit.Anchor(int(seq), digest)
 
 
 def _aware(value: datetime | None, option: str) -> datetime | None:

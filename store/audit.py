@@ -3,7 +3,9 @@
 `append` writes an entry in the caller's transaction, so the entry commits or rolls back with
 the change it records. Entry n carries `prev_hash` = hash of entry n-1 and `hash` = SHA-256 of
 the canonical JSON of its own content including `prev_hash`; `verify` recomputes the chain and
-names the first entry where it breaks (edited content, a relinked entry, a deleted entry).
+names the first entry where it breaks (edited content, a relinked entry, a deleted entry), and
+checks an `Anchor` (a head recorded outside the database) so that removing the newest entries
+is caught too.
 Appends are serialised (a transaction-scoped advisory lock on PostgreSQL; SQLite transactions
 start with BEGIN IMMEDIATE, see `store.session`) and the unique `seq` is the backstop. On
 PostgreSQL a trigger refuses UPDATE, DELETE and TRUNCATE on the table (see the migrations).
@@ -61,6 +63,19 @@ class VerifyResult:
     checked: int  # entries that verified before the first break (all of them when ok)
     first_broken_seq: int | None = None
     reason: str | None = None
+    head_seq: int = 0  # the last entry checked, with its hash: record it as the next anchor
+    head_hash: str = GENESIS_HASH
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """An entry recorded outside the database (`seq`, `hash`) that the chain must still hold.
+
+    A chain verifies on its own even with its newest entries removed; an anchor taken from an
+    earlier verify (a scheduled job's log, a compliance report) catches that."""
+
+    seq: int
+    hash: str
 
 
 def _record(row: Any) -> dict[str, Any]:
@@ -131,8 +146,11 @@ def _pages(session: Session, page_size: int, *where: Any) -> Iterator[Any]:
         after = rows[-1].seq
 
 
-def verify(session: Session, *, page_size: int = 1000) -> VerifyResult:
-    """Walk the whole chain in seq order and report the first broken link."""
+def verify(
+    session: Session, *, page_size: int = 1000, anchor: Anchor | None = None
+) -> VerifyResult:
+    """Walk the whole chain in seq order and report the first broken link; with `anchor`,
+    also that the anchored entry is still there, unchanged."""
     expected_seq, prev_hash, checked = 1, GENESIS_HASH, 0
     for row in _pages(session, page_size):
         if row.seq != expected_seq:
@@ -144,8 +162,14 @@ def verify(session: Session, *, page_size: int = 1000) -> VerifyResult:
         if _hash(_record(row)) != row.hash:
             reason = f"entry {row.seq} content does not match its hash"
             return VerifyResult(False, checked, row.seq, reason)
+        if anchor is not None and row.seq == anchor.seq and row.hash != anchor.hash:
+            reason = f"entry {row.seq} is not the anchored one (its hash differs)"
+            return VerifyResult(False, checked, row.seq, reason)
         expected_seq, prev_hash, checked = row.seq + 1, row.hash, checked + 1
-    return VerifyResult(True, checked)
+    if anchor is not None and anchor.seq >= expected_seq:
+        reason = f"entry {anchor.seq} was anchored but the chain ends at {expected_seq - 1}"
+        return VerifyResult(False, checked, expected_seq, reason, expected_seq - 1, prev_hash)
+    return VerifyResult(True, checked, head_seq=expected_seq - 1, head_hash=prev_hash)
 
 
 def export_jsonl(

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 
 from api.deps import SessionDep
@@ -54,9 +55,27 @@ def list_entries(
 
 
 @router.get("/verify", response_model=AuditVerification)
-def verify(session: SessionDep, _: Auditor) -> Any:
-    """Recompute the hash chain; names the first broken entry if any."""
-    return AuditVerification.model_validate(audit.verify(session), from_attributes=True)
+def verify(
+    session: SessionDep,
+    _: Auditor,
+    anchor_seq: Annotated[
+        int | None, Query(ge=1, le=MAX_INT64, description="An earlier answer's `head_seq`.")
+    ] = None,
+    anchor_hash: Annotated[
+        str | None, Query(pattern=r"^[0-9a-f]{64}$", description="Its `head_hash`.")
+    ] = None,
+) -> Any:
+    """Recompute the hash chain; names the first broken entry if any. With an anchor (the head
+    of an earlier verification, kept outside the database) it also catches newest entries
+    that were removed."""
+    if (anchor_seq is None) != (anchor_hash is None):
+        raise RequestValidationError([{
+            "loc": ("query", "anchor_hash" if anchor_hash is None else "anchor_seq"),
+            "msg": "anchor_seq and anchor_hash go together", "type": "value_error",
+        }])  # fmt: skip
+    anchor = audit.Anchor(anchor_seq, anchor_hash) if anchor_seq and anchor_hash else None
+    result = audit.verify(session, anchor=anchor)
+    return AuditVerification.model_validate(result, from_attributes=True)
 
 
 @router.get(

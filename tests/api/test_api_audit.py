@@ -63,3 +63,23 @@ def test_tampering_is_reported_at_exactly_that_seq(app, client, auth, database_u
     verified = client.get("/v1/audit/verify", headers=auth("cora")).json()
     assert verified["ok"] is False and verified["first_broken_seq"] == 9
     assert verified["checked"] == 8 and "9" in verified["reason"]
+
+
+def test_verify_returns_its_head_and_checks_an_anchor(client, auth):
+    release(client, auth)
+    head = client.get("/v1/audit/verify", headers=auth("cora")).json()
+    assert head["ok"] and head["head_seq"] == head["checked"] > 0
+    anchored = client.get(
+        "/v1/audit/verify",
+        params={"anchor_seq": head["head_seq"], "anchor_hash": head["head_hash"]},
+        headers=auth("cora"),
+    ).json()
+    assert anchored["ok"]
+    ahead = client.get(
+        "/v1/audit/verify",
+        params={"anchor_seq": head["head_seq"] + 5, "anchor_hash": head["head_hash"]},
+        headers=auth("cora"),
+    ).json()
+    assert ahead["ok"] is False and "anchored" in ahead["reason"]
+    alone = client.get("/v1/audit/verify", params={"anchor_seq": 1}, headers=auth("cora"))
+    assert alone.status_code == 422 and "go together" in alone.text

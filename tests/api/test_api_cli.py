@@ -79,6 +79,12 @@ def test_audit_verify_and_export(use_db, api_db_url, database_url, keys, tmp_pat
     use_db(api_db_url)
     ok = _run("audit", "verify")
     assert ok.exit_code == 0 and f"{len(keys)} entries verified" in ok.stdout
+    head = ok.stdout.split("head (next --anchor): ")[1].strip()
+    assert head.startswith(f"{len(keys)}:")
+    assert _run("audit", "verify", "--anchor", head).exit_code == 0
+    beyond = f"{len(keys) + 1}:{head.partition(':')[2]}"
+    assert _run("audit", "verify", "--anchor", beyond).exit_code == 1
+    assert _run("audit", "verify", "--anchor", "3:not-a-hash").exit_code == 2
     out = tmp_path / "audit.jsonl"
     exported = _run("audit", "export", "--output", str(out), "--since", "2000-01-01T00:00+00:00")
     assert exported.exit_code == 0

@@ -48,6 +48,11 @@ def verify(factory: sessionmaker[Session], **kwargs) -> audit.VerifyResult:
         return audit.verify(session, **kwargs)
 
 
+def intact(result: audit.VerifyResult, entries: int) -> bool:
+    """The chain verified whole: `entries` checked, the last of them its head."""
+    return (result.ok, result.checked, result.head_seq) == (True, entries, entries)
+
+
 def test_appends_form_a_chain(session_factory: sessionmaker[Session]) -> None:
     assert verify(session_factory) == audit.VerifyResult(ok=True, checked=0)
     append_n(session_factory, 5)
@@ -57,7 +62,7 @@ def test_appends_form_a_chain(session_factory: sessionmaker[Session]) -> None:
     assert rows[0].prev_hash == GENESIS_HASH
     assert all(later.prev_hash == earlier.hash for earlier, later in itertools.pairwise(rows))
     assert rows[0].occurred_at.tzinfo is UTC
-    assert verify(session_factory) == audit.VerifyResult(ok=True, checked=5)
+    assert intact(verify(session_factory), 5)
 
 
 def test_append_belongs_to_the_callers_transaction(session_factory) -> None:
@@ -130,6 +135,28 @@ def test_the_first_entry_deleted_is_found(engine, session_factory) -> None:
     assert verify(session_factory).first_broken_seq == 1
 
 
+def test_an_anchor_catches_the_newest_entries_removed(engine, session_factory) -> None:
+    append_n(session_factory, 5)
+    head = verify(session_factory)
+    assert (head.head_seq, len(head.head_hash)) == (5, 64)
+    anchor = audit.Anchor(head.head_seq, head.head_hash)
+    assert verify(session_factory, anchor=anchor).ok
+    append_n(session_factory, 1)  # the chain may grow past its anchor
+    assert verify(session_factory, anchor=anchor).ok
+    tamper(engine, sa.delete(TABLE).where(TABLE.c.seq >= 4))
+    assert verify(session_factory).ok  # on its own, a shortened chain still verifies
+    result = verify(session_factory, anchor=anchor)
+    assert (result.ok, result.first_broken_seq, result.checked) == (False, 4, 3)
+    assert result.reason == "entry 5 was anchored but the chain ends at 3"
+
+
+def test_an_anchor_with_another_hash_is_reported_at_its_seq(session_factory) -> None:
+    append_n(session_factory, 3)
+    result = verify(session_factory, anchor=audit.Anchor(2, "e" * 64))
+    assert (result.ok, result.first_broken_seq, result.checked) == (False, 2, 1)
+    assert "anchored" in result.reason
+
+
 def test_seq_is_unique(session_factory) -> None:
     append_n(session_factory, 1)
     with pytest.raises(sa.exc.IntegrityError), session_scope(session_factory) as session:
@@ -166,7 +193,7 @@ def test_concurrent_appends_stay_one_chain(migrated_url: str) -> None:
         thread.join()
     try:
         assert errors == []
-        assert verify(factory) == audit.VerifyResult(ok=True, checked=40)
+        assert intact(verify(factory), 40)
     finally:
         engine.dispose()
 
@@ -210,6 +237,6 @@ def test_postgres_refuses_to_change_the_log(pg_url: str, statement) -> None:
         append_n(factory, 2)
         with pytest.raises(sa.exc.DBAPIError, match="append-only"), engine.begin() as conn:
             conn.execute(statement)
-        assert verify(factory) == audit.VerifyResult(ok=True, checked=2)
+        assert intact(verify(factory), 2)
     finally:
         engine.dispose()
