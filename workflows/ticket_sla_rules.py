@@ -3,7 +3,8 @@ priorities, escalation recipients, and the SLA's conditions over the ticket reco
 
 Pure functions shared by the TicketSLA engine (tickets with an SLA) and `services.tickets`
 (tickets no SLA matched), so both answer an action the same way. The employee a complaint
-names never handles it: no action or escalation assigns the ticket to them.
+names never handles it: they may take no action on it, and no action or escalation assigns the
+ticket to them.
 """
 
 from __future__ import annotations
@@ -63,6 +64,12 @@ def check(action: TicketAction, ticket: TicketFields, never_assign: str | None =
             "invalid_status", f"cannot {action.action} a ticket that is {ticket.status}"
         )
     banned = forbidden_handlers(ticket, never_assign)
+    # Not only assignment: the employee a complaint names must not reply to, pause, extend or
+    # close the complaint about themselves either.
+    if action.actor in banned:
+        raise InvalidActionError(
+            "named_employee", "the employee the ticket names may not act on it"
+        )
     if action.action == "reassign":
         if not (action.assignee or action.role or action.team):
             raise InvalidActionError("missing_target", "reassign needs an assignee, role or team")
@@ -70,10 +77,6 @@ def check(action: TicketAction, ticket: TicketFields, never_assign: str | None =
             raise InvalidActionError(
                 "named_employee", "the employee the ticket names may not handle it"
             )
-    if action.action == "acknowledge" and ticket.assignee is None and action.actor in banned:
-        raise InvalidActionError(
-            "named_employee", "the employee the ticket names may not handle it"
-        )
 
 
 def next_status(action: Action, status: str) -> str:

@@ -177,6 +177,12 @@ def test_named_employee_never_handles_the_ticket():
         e.apply(act("acknowledge", actor="eve"), at(2026, 10, 8, 9))
     e.apply(act("acknowledge", actor="amy"), at(2026, 10, 8, 9))
     assert e.state.ticket.assignee == "amy"
+    # Nor may they work the complaint about themselves once someone else has it.
+    for name, extra in (("respond", {}), ("wait_on_customer", {}), ("resolve", {}),
+                        ("escalate", {}), ("extend", {"approver": "cora"})):  # fmt: skip
+        with pytest.raises(InvalidActionError, match="may not act"):
+            e.apply(act(name, actor="eve", **extra), at(2026, 10, 8, 10))
+    e.apply(act("respond", actor="amy"), at(2026, 10, 8, 10))
 
 
 def test_regulatory_deadline_extends_to_30_then_by_30_with_an_approver():
