@@ -26,6 +26,7 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 CUSTOMER_RECIPIENTS = ("customer.relationship_manager", "customer.branch.manager")
 AUDIENCE = ("customer", "consent")
 DEFAULT_TIMEZONE = "Asia/Shanghai"
+MAX_NAME = 64  # ruleset and rule names: the store keeps them in String(100) columns
 
 
 @dataclass
@@ -197,10 +198,12 @@ class Checker:
             "segment": self.file.segments,
             "policy": self.file.policies,
         }
+        self._short_enough("ruleset", self.file.header.name)
         for kind, blocks in groups.items():
             seen: dict[str, s.Ident] = {}
             for block in blocks:
                 name = block.name
+                self._short_enough(kind, name)
                 if name.value in seen:
                     self.error(
                         "E301",
@@ -209,6 +212,17 @@ class Checker:
                         f"the first is on line {seen[name.value].span.line}",
                     )
                 seen.setdefault(name.value, name)
+
+    def _short_enough(self, kind: str, name: s.Ident) -> None:
+        # Names are keys in messages, tasks, journey runs and the audit log: bounded there.
+        if len(name.value) > MAX_NAME:
+            self.error(
+                "E328",
+                f"a {kind} name may have at most {MAX_NAME} characters, "
+                f"`{name.value[:20]}…` has {len(name.value)}",
+                name.span,
+                "shorten it; the title line can say the rest",
+            )
 
     def _policy(self, policy: s.Policy) -> None:
         self.category(policy.category)
