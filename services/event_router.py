@@ -4,11 +4,19 @@ Events are filtered before they touch Temporal (DESIGN.md, scale rules). For eac
 ruleset version the journeys are compiled once per plan (`event_where` as a Python predicate)
 and each event of a batch is matched in-process: a journey whose trigger type and `where`
 match is signalled-with-start (`JourneyWorkflow`, id `journey_id(ruleset, journey, customer)`);
-a journey whose exits or waits name the event's type gets the event as a plain signal, which
-reaches it only if it runs for that customer (NOT_FOUND otherwise, counted, not an error); and
-a transaction event is signalled to the customer's live tasks, whose `cancel when` may now
-hold. Everything else never leaves the process. Each workflow's signals go in event order;
-different workflows are reached concurrently.
+a journey whose exits or waits name the event's type gets the event as a plain signal, but
+only if the router started that journey for that customer (a `journey_run` row, or a start
+earlier in the same batch); and a transaction event is signalled to the customer's live tasks,
+whose `cancel when` may now hold. Everything else never leaves the process (`skipped` counts
+the listened events held back). Each workflow's signals go in event order; different
+workflows are reached concurrently.
+
+The run index (`store.journey`) is how the router knows who has a run without asking Temporal:
+without it, a journey that exits "on transaction" would cost a call per transaction (100 M a
+day), nearly all NOT_FOUND. A row is written per signal-with-start and committed before the
+call (`record_runs`: a crash in between wastes one signal later, never loses an event), read
+in one query per batch, and dropped lazily when its signal is answered NOT_FOUND
+(`forget_ended`), so an ended run costs at most one wasted call (see `RESTART_GRACE`).
 
 Reentry: `reentry never` journeys start with the REJECT_DUPLICATE id reuse policy (and the
 entry activity checks the audit log beyond Temporal's retention); the others may start again
@@ -29,7 +37,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -39,14 +47,21 @@ from activities.journey_records import TRANSACTION_EVENTS, event_record
 from dsl.plan_ops import Plan
 from dsl.pyeval import Predicate, compile_predicate
 from runtime.contracts import EventSignal, JourneyInput, RuleRef, journey_id, task_workflow_id
+from store import journey as journey_runs
+from store.base import utcnow
 from store.event import Event
 from store.registry import Ruleset, RulesetVersion, VersionStatus
+from store.session import session_scope
 from store.work import Task
 from workflows.journey_types import EVENT_SIGNAL, listened_events
 from workflows.task_types import LIVE
 
 log = logging.getLogger(__name__)
 AT_ONCE = 50  # workflows reached concurrently per batch
+# A NOT_FOUND keeps a row started this recently: it may have raced a restart of the same id by
+# a concurrent batch, whose new run must keep its row. Longer than a commit-to-start delay plus
+# the clock skew between API nodes (rows carry their node's wall clock).
+RESTART_GRACE = dt.timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -73,9 +88,18 @@ class Routing:
     """The calls of one batch, per workflow id, in event order."""
 
     ops: dict[str, list[Op]] = field(default_factory=lambda: defaultdict(list))
+    skipped: int = 0  # listened events held back: the customer has no run of that journey
 
     def __len__(self) -> int:
         return sum(len(ops) for ops in self.ops.values())
+
+    def runs(self, at: dt.datetime) -> list[dict[str, Any]]:
+        """The `journey_run` rows of the journeys this batch signals-with-start."""
+        return [
+            {"workflow_id": wid, "ruleset": op.journey.rule.ruleset,
+             "journey": op.journey.rule.rule, "customer_id": op.customer_id, "started_at": at}
+            for wid, ops in self.ops.items() for op in ops if op.journey is not None
+        ]  # fmt: skip
 
 
 _COMPILED: dict[tuple[str, int, str], list[ActiveJourney]] = {}
@@ -126,6 +150,7 @@ def _compile(plan: Plan, version: int) -> list[ActiveJourney]:
 def plan_routes(session: Session, events: Sequence[Event], *, now: dt.datetime) -> Routing:
     """Decide, in-process, which workflows each event reaches (no Temporal call yet)."""
     journeys, routing = active_journeys(session), Routing()
+    listening: set[str] = set()  # journey ids a listened event would be signalled to
     ordered = sorted(events, key=lambda e: (e.occurred_at, e.id))
     matchers = {id(j): _bind(j, now) for j in journeys}
     for event in ordered:
@@ -139,6 +164,8 @@ def plan_routes(session: Session, events: Sequence[Event], *, now: dt.datetime) 
                     continue
             if event.type in journey.listens:
                 routing.ops[wid].append(Op(signal))
+                listening.add(wid)
+    _hold_back_unstarted(session, routing, listening)
     paying = [e for e in ordered if e.type in TRANSACTION_EVENTS]
     if paying:
         tasks = session.execute(
@@ -155,6 +182,27 @@ def plan_routes(session: Session, events: Sequence[Event], *, now: dt.datetime) 
             for wid in by_customer[event.customer_id]:
                 routing.ops[wid].append(Op(EventSignal(event_id=event.id, type=event.type)))
     return routing
+
+
+def _hold_back_unstarted(session: Session, routing: Routing, listening: set[str]) -> None:
+    """Drop listened events for ids with no run row and no start earlier in this batch."""
+    known = journey_runs.existing(session, listening) if listening else set()
+    for wid in listening:
+        ops, kept, started = routing.ops[wid], [], wid in known
+        for op in ops:
+            started = started or op.journey is not None
+            if started:
+                kept.append(op)
+        routing.skipped += len(ops) - len(kept)
+        if kept:
+            routing.ops[wid] = kept
+        else:
+            del routing.ops[wid]
+
+
+def record_runs(session: Session, routing: Routing) -> None:
+    """Index the runs `routing` starts; commit this before `deliver` makes the calls."""
+    journey_runs.record(session, routing.runs(utcnow()))
 
 
 def _bind(journey: ActiveJourney, now: dt.datetime) -> Callable[[dict], bool]:
@@ -176,13 +224,22 @@ def _bind(journey: ActiveJourney, now: dt.datetime) -> Callable[[dict], bool]:
 class RouteReport:
     started: int = 0  # journeys started or, when already running, signalled by start
     signalled: int = 0
-    not_running: int = 0  # signals for a journey or task the customer has no run of
+    not_running: int = 0  # signals answered NOT_FOUND: that journey or task run has ended
     refused: int = 0  # `reentry never` journeys the customer went through before
+    skipped: int = 0  # listened events never sent: the customer has no run of the journey
+    gone: list[str] = field(default_factory=list, repr=False)  # the NOT_FOUND workflow ids
+    began_at: dt.datetime = field(default_factory=utcnow, repr=False)
+
+    def counts(self) -> dict[str, int]:
+        """The report's counts, as `POST /v1/events` answers them."""
+        return {"started": self.started, "signalled": self.signalled,
+                "not_running": self.not_running, "refused": self.refused,
+                "skipped": self.skipped}  # fmt: skip
 
 
 async def deliver(client: Client, routing: Routing, *, task_queue: str) -> RouteReport:
     """Make the Temporal calls `routing` decided; one workflow's calls stay in order."""
-    report, gate = RouteReport(), asyncio.Semaphore(AT_ONCE)
+    report, gate = RouteReport(skipped=routing.skipped), asyncio.Semaphore(AT_ONCE)
 
     async def reach(wid: str, ops: list[Op]) -> None:
         async with gate:
@@ -197,6 +254,7 @@ async def deliver(client: Client, routing: Routing, *, task_queue: str) -> Route
                     if exc.status != RPCStatusCode.NOT_FOUND:
                         raise
                     report.not_running += 1
+                    report.gone.append(wid)
 
     await asyncio.gather(*(reach(wid, ops) for wid, ops in routing.ops.items()))
     return report
@@ -235,14 +293,26 @@ def stored_events(session: Session, keys: Sequence[str]) -> list[Event]:
     return list(session.scalars(sa.select(Event).where(Event.idempotency_key.in_(list(keys)))))
 
 
+def forget_ended(session: Session, report: RouteReport) -> int:
+    """Delete the run rows of the journeys `report` found ended (lazy cleanup)."""
+    before = report.began_at - RESTART_GRACE  # read at call time: tests may shorten it
+    return journey_runs.forget(session, report.gone, started_before=before)
+
+
 async def route_events(
-    session: Session,
+    factory: sessionmaker[Session],
     client: Client,
     events: Sequence[Event],
     *,
     task_queue: str,
     now: dt.datetime | None = None,
 ) -> RouteReport:
-    """Route stored events: decide in-process, then signal(-with-start) only the matches."""
-    routing = plan_routes(session, events, now=now or dt.datetime.now(dt.UTC))
-    return await deliver(client, routing, task_queue=task_queue)
+    """Route stored events: decide in-process, index the starts, then make only those calls."""
+    with session_scope(factory) as session:
+        routing = plan_routes(session, events, now=now or utcnow())
+        record_runs(session, routing)  # committed before any Temporal call
+    report = await deliver(client, routing, task_queue=task_queue)
+    if report.gone:
+        with session_scope(factory) as session:
+            forget_ended(session, report)
+    return report

@@ -9,6 +9,7 @@ from store.base import Base
 from store.calendar import BranchTimezone, CalendarDay, CalendarWeek, CalendarYear
 from store.customer import Consent, ConsentChannel, ConsentPurpose, Customer, CustomerKind, Holding
 from store.event import Event
+from store.journey import JourneyRun
 from store.outbox import ContactDecision, Decision, Message, MessageStatus
 from store.registry import Ruleset, RulesetVersion, VersionStatus
 from store.sales import LeadCursor, LeadHistory, RmProfile
@@ -33,6 +34,7 @@ __all__ = [
     "Decision",
     "Event",
     "Holding",
+    "JourneyRun",
     "Lead",
     "LeadCursor",
     "LeadHistory",

@@ -8,15 +8,16 @@ an error, which makes retrying a whole batch safe. System integrations use an ad
 now; marketing operations may send test events. Payloads are never logged.
 
 Once stored and committed, the batch is routed to journeys and tasks (`services.event_router`:
-matched in-process, only the matches reach Temporal). With Temporal disabled in the settings
-the events are stored and not routed (`routed` is null); when Temporal does not answer the
-answer is 503 after storing, and resending the same batch is safe and routes it.
+matched in-process, only the matches reach Temporal). The journeys it starts are indexed and
+committed before any Temporal call, and runs found ended are dropped from the index after the
+calls, each in a transaction of its own. With Temporal disabled in the settings the events are
+stored and not routed (`routed` is null); when Temporal does not answer the answer is 503
+after storing, and resending the same batch is safe and routes it.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
 from functools import partial
 from typing import Annotated, Any
 
@@ -59,6 +60,7 @@ class Routed(BaseModel):
     signalled: int
     not_running: int
     refused: int
+    skipped: int  # listened events for customers with no run of the journey: never sent
 
 
 class IngestReport(BaseModel):
@@ -86,15 +88,18 @@ def ingest(
 
 def _route(request: Request, keys: list[str]) -> dict[str, int] | None:
     app = request.app
+    temporal = getattr(app.state, "temporal", None)
+    enabled = temporal is not None and app.state.settings.temporal.enabled
     with session_scope(app.state.session_factory) as session:
         stored = event_router.stored_events(session, keys)
         routing = event_router.plan_routes(session, stored, now=utcnow())
-    temporal = getattr(app.state, "temporal", None)
-    if temporal is None or not app.state.settings.temporal.enabled:
+        if enabled:  # committed before any Temporal call: a crash then wastes a signal at most
+            event_router.record_runs(session, routing)
+    if not enabled:
         log.info("events stored, not routed: Temporal is disabled (%d calls)", len(routing))
         return None
     if not routing:  # nothing matched: no reason to reach Temporal at all
-        return asdict(event_router.RouteReport())
+        return event_router.RouteReport(skipped=routing.skipped).counts()
     queue = app.state.settings.temporal.task_queue
     try:
         client = temporal_client(request)
@@ -103,4 +108,7 @@ def _route(request: Request, keys: list[str]) -> dict[str, int] | None:
         raise RoutingUnavailableError(
             f"the events are stored but were not routed ({exc}); resending the batch is safe"
         ) from None
-    return asdict(done)
+    if done.gone:  # lazy cleanup of the run index: those runs have ended
+        with session_scope(app.state.session_factory) as session:
+            event_router.forget_ended(session, done)
+    return done.counts()

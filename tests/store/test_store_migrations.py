@@ -17,6 +17,8 @@ from store.session import make_engine
 TABLES = {
     "customer", "holding", "consent", "event", "ruleset", "ruleset_version", "audit_entry",
     "app_user", "api_key", "message", "contact_decision", "ticket", "lead", "task",
+    # journey run index (migration 0006)
+    "journey_run",
     # service desk (migration 0005)
     "ticket_clock", "ticket_escalation", "ticket_extension", "calendar_year", "calendar_day",
     "calendar_week", "branch_timezone",

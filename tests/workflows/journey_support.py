@@ -4,8 +4,9 @@ production worker for the journey and task workflows.
 
 Plans come from `dsl.compile_source` and are stored as active registry versions, so the router
 finds them exactly as it finds released rulesets. `route` stores events and calls
-`services.event_router.route_events` with the environment's client. `keep_history` records
-the histories the replay tests replay (`pytest tests/workflows --update-goldens`).
+`services.event_router.route_events` with the environment's client. `keep_history`
+(tests/workflows/replay_support.py) records the histories the replay tests replay (`pytest
+tests/workflows --update-goldens`).
 """
 
 from __future__ import annotations
@@ -17,15 +18,13 @@ from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client
 from temporalio.worker import Worker
 
-import dsl
 from activities.journey import JourneyActivities
 from activities.tasks import TaskActivities
 from calendars import BusinessCalendar
@@ -33,36 +32,19 @@ from dsl.plan_ops import Plan
 from services.event_router import RouteReport, route_events
 from store.customer import Consent, Customer, Holding
 from store.event import Event
-from store.registry import Ruleset, RulesetVersion, VersionStatus
 from store.session import session_scope
+from tests.workflows import registry_support
+from tests.workflows.replay_support import keep_history as keep_history
 from workflows.journey import JourneyWorkflow
 from workflows.task_followup import TaskFollowUpWorkflow
 
 T = TypeVar("T")
-HISTORIES = Path(__file__).resolve().parent / "histories"
 _keys = itertools.count(1)
 
 
 def activate(factory: sessionmaker[Session], source: str, name: str = "jt") -> Plan:
     """Compile `source` and store it as the active version 1 of its ruleset."""
-    plan = dsl.compile_source(source, f"{name}.rules").plan
-    with session_scope(factory) as session:
-        ruleset = Ruleset(name=plan.ruleset)
-        session.add(ruleset)
-        session.flush()
-        session.add(
-            RulesetVersion(
-                ruleset_id=ruleset.id,
-                version=1,
-                status=VersionStatus.ACTIVE,
-                source=source,
-                plan=plan.model_dump(mode="json"),
-                plan_hash=plan.hash,
-                author="mia",
-                approver="cora",
-            )
-        )
-    return plan
+    return registry_support.activate(factory, source, f"{name}.rules")
 
 
 def add_customer(
@@ -141,9 +123,8 @@ async def route(
     *events: Event,
     now: datetime | None = None,
 ) -> RouteReport:
-    """Route stored events the way the ingest route does."""
-    with session_scope(factory) as session:
-        return await route_events(session, client, list(events), task_queue=task_queue, now=now)
+    """Route stored events the way the ingest route does (run index included)."""
+    return await route_events(factory, client, list(events), task_queue=task_queue, now=now)
 
 
 def journey_worker(
@@ -187,12 +168,3 @@ def rows(factory: sessionmaker[Session], query: sa.Select) -> list[Any]:
     """The rows of a query, read in a short transaction of its own."""
     with session_scope(factory) as session:
         return list(session.execute(query).all())
-
-
-async def keep_history(handle: WorkflowHandle, name: str, update: bool) -> None:
-    """With `--update-goldens`, record the run's history as `histories/<name>.json`, the input
-    of tests/workflows/test_replay_journey.py."""
-    if update:
-        history = await handle.fetch_history()
-        HISTORIES.mkdir(exist_ok=True)
-        (HISTORIES / f"{name}.json").write_text(history.to_json() + "\n", encoding="utf-8")
