@@ -5,8 +5,9 @@ The workflow is the SLA's truth and the only writer of SLA state; each record ca
 that grows by one per step, and a record whose `seq` the ticket row already has is ignored, so
 a retried activity (or one overtaken by a later step) changes nothing and audits nothing. Each
 escalation is inserted under its unique idempotency key (`ticket:<id>|<cycle:clock:run:rung>`),
-the backstop for the same guarantee. Tickets no SLA applies to are written by the same
-functions from `services.tickets`, without a workflow.
+the backstop for the same guarantee. A person an escalation notifies gets a `ticket_notice`
+task (their `GET /v1/tasks`), keyed by the escalation. Tickets no SLA applies to are written by
+the same functions from `services.tickets`, without a workflow.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from temporalio.exceptions import ApplicationError
 
 from store import audit
 from store.service_desk import TicketClock, TicketEscalation, TicketExtension
-from store.work import Ticket
+from store.work import Task, Ticket
 from workflows.ticket_sla_types import ClockState, EscalationRecord, TicketRecord
 
 
@@ -49,6 +50,7 @@ def apply(session: Session, record: TicketRecord) -> bool:
     ticket.sla_seq = record.seq
     mirror(session, ticket.id, state.clocks, record)
     inserted = escalations(session, ticket, record)
+    notices(session, ticket, record, inserted)
     if record.extension is not None:
         ext = record.extension
         session.add(
@@ -139,6 +141,42 @@ def escalations(session: Session, ticket: Ticket, record: TicketRecord) -> list[
     stmt = dialect.insert(table).on_conflict_do_nothing(index_elements=["idempotency_key"])
     keys = set(session.scalars(stmt.returning(table.c.idempotency_key), list(rows.values())))
     return [e for e in record.escalations if f"ticket:{ticket.id}|{e.key}" in keys]
+
+
+def notices(
+    session: Session, ticket: Ticket, record: TicketRecord, inserted: list[EscalationRecord]
+) -> None:
+    """A task (`GET /v1/tasks`) for each person an escalation just notified."""
+    for e in inserted:
+        to = e.recipient
+        # A role or team is a queue, not a person: the escalation row and the ticket queue
+        # (`GET /v1/tickets?assigned_role=`) are where it sees the ticket.
+        if e.action != "notify" or not to or to.startswith(("role:", "team:")):
+            continue
+        session.add(
+            Task(
+                idempotency_key=f"ticket:{ticket.id}|{e.key}|notice",
+                kind="ticket_notice",
+                title=f"ticket {ticket.id}: {_NOTICE[e.trigger]} ({e.clock or 'manual'})",
+                assignee=to,
+                customer_id=ticket.customer_id,
+                status="open",
+                workflow_id=record.workflow_id,
+                rule=record.rule.rule,
+                ruleset=record.rule.ruleset,
+                ruleset_version=record.rule.version,
+                created_at=e.at,
+            )
+        )
+
+
+_NOTICE = {
+    "at_percent": "SLA warning",
+    "on_breach": "SLA breached",
+    "after_breach": "SLA still breached",
+    "deadline": "regulatory deadline missed",
+    "manual": "escalated",
+}
 
 
 def _summary(e: EscalationRecord) -> dict[str, Any]:

@@ -24,6 +24,7 @@ def list_tickets(
     now: dt.datetime,
     team: str | None = None,
     assignee: str | None = None,
+    assigned_role: str | None = None,
     status: str | None = None,
     breaching_within: dt.timedelta | None = None,
     breached: bool | None = None,
@@ -41,6 +42,7 @@ def list_tickets(
     for column, value in (
         (Ticket.team, team),
         (Ticket.assignee, assignee),
+        (Ticket.assigned_role, assigned_role),
         (Ticket.status, status),
     ):
         if value is not None:

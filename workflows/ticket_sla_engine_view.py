@@ -116,6 +116,7 @@ class EngineView:
                 extensions=st.deadline.extensions,
                 extensions_left=len(self.sla.deadline.extensions) - len(st.deadline.extensions),
             )
+        clocks = [self.clock_state(name, at) for name in self.clock_names]
         return SlaState(
             ticket_id=ticket.id,
             sla=self.sla.name,
@@ -131,8 +132,19 @@ class EngineView:
             closed=st.closed,
             started_at=st.started_at,
             timezone=self.snapshot.timezone,
-            clocks=[self.clock_state(name, at) for name in self.clock_names],
+            clocks=clocks,
             deadline=deadline,
             escalations=st.escalations,
             seq=st.seq,
+            calendar_years_missing=self.years_missing(at, [c.due_at for c in clocks]),
         )
+
+    def years_missing(self, at: dt.datetime, due: list[dt.datetime | None]) -> list[int]:
+        """Years from now to the latest due time that the snapshot has no official table for
+        (none for a calendar that keeps no tables at all: its weekly pattern is the whole)."""
+        known = set(self.snapshot.years)
+        times = [t for t in due if t is not None]
+        if not known or not times:
+            return []
+        first, last = min(at, *times).year, max(at, *times).year
+        return [year for year in range(first, last + 1) if year not in known]

@@ -217,6 +217,9 @@ class SlaState(_Payload):
     deadline: DeadlineState | None
     escalations: int
     seq: int
+    # Years the due times reach whose official holidays the calendar does not hold yet: those
+    # days count as ordinary weekdays until operations load the year (PUT /v1/calendars/...).
+    calendar_years_missing: list[int] = []
 
 
 class TicketRecord(_Payload):

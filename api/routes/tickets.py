@@ -87,6 +87,10 @@ def queue(
     offset: Offset = 0,
     team: Annotated[str | None, Query(max_length=64)] = None,
     assignee: Annotated[str | None, Query(max_length=64)] = None,
+    assigned_role: Annotated[
+        str | None,
+        Query(max_length=64, description="The role queue an escalation reassigned tickets to."),
+    ] = None,
     status_: Annotated[str | None, Query(alias="status", max_length=32)] = None,
     breaching_within: Annotated[
         int | None,
@@ -101,6 +105,7 @@ def queue(
         now=_now(),
         team=team,
         assignee=assignee,
+        assigned_role=assigned_role,
         status=status_,
         breaching_within=window,
         breached=breached,

@@ -8,27 +8,18 @@ and without Temporal the API degrades (503 for the step that needs it), never 50
 
 from __future__ import annotations
 
-import asyncio
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from api_samples import REPO
 from fastapi.testclient import TestClient
-from temporalio.worker import Worker
 
 from activities.tickets import TicketActivities
 from calendars import get_calendar, parse_hours
-from config.settings import Settings, TemporalSettings
-from runtime import devserver
-from runtime.temporal_client import connect
-from store.session import make_engine, make_session_factory
+from config.settings import Settings
 from workflows.ticket_sla import TicketSLAWorkflow
 
 SERVICE = """ruleset service_api
@@ -52,74 +43,26 @@ BASE, TZ = "/v1/tickets", "Asia/Shanghai"
 CN, HOURS, CN_ZONE = get_calendar("CN"), parse_hours("09:00", "18:00"), ZoneInfo(TZ)
 
 
-@pytest.fixture(scope="module")
-def dev_server(tmp_path_factory) -> Iterator[TemporalSettings]:
-    folder = tmp_path_factory.mktemp("temporal")
-    settings = TemporalSettings(
-        address=f"127.0.0.1:{devserver.free_port()}",
-        ui_port=devserver.free_port(),
-        dev_server_db=folder / "t.db",
-    )
-    process = devserver.start(settings, log=folder / "temporal.log")
-    try:
-        devserver.wait_ready(settings, process, timeout_s=60)
-        yield settings
-    finally:
-        devserver.stop(process)
-
-
 @pytest.fixture
 def database_url(sqlite_url: str) -> str:
     return sqlite_url
 
 
 @pytest.fixture
-def settings(api_db_url: str, dev_server: TemporalSettings) -> Settings:
-    temporal = dev_server.model_copy(update={"task_queue": f"q-{uuid.uuid4().hex[:8]}"})
-    return Settings(
-        database={"url": api_db_url}, templates_dir=REPO / "templates", temporal=temporal
-    )
-
-
-@contextmanager
-def worker(settings: Settings, url: str) -> Iterator[None]:
-    """A ticket worker (its own thread and event loop) for the block's duration."""
-    started, box = threading.Event(), {}
-    engine = make_engine(url)
-
-    async def serve() -> None:
-        client = await connect(settings.temporal)
-        box["stop"], box["loop"] = asyncio.Event(), asyncio.get_running_loop()
-        async with Worker(
-            client,
-            task_queue=settings.temporal.task_queue,
-            workflows=[TicketSLAWorkflow],
-            activities=TicketActivities(make_session_factory(engine)).activities(),
-            activity_executor=ThreadPoolExecutor(4),
-        ):
-            started.set()
-            await box["stop"].wait()
-
-    thread = threading.Thread(target=asyncio.run, args=(serve(),), daemon=True)
-    thread.start()
-    assert started.wait(30), "the worker did not start"
-    try:
-        yield
-    finally:
-        box["loop"].call_soon_threadsafe(box["stop"].set)
-        thread.join(30)
-        engine.dispose()
+def settings(temporal_settings: Settings) -> Settings:
+    """Temporal on: the dev server of tests/conftest.py, a task queue of this test's own."""
+    return temporal_settings
 
 
 @pytest.fixture
-def desk(client: TestClient, auth, settings: Settings, api_db_url: str) -> Iterator[TestClient]:
+def desk(client: TestClient, auth, serve) -> Iterator[TestClient]:
     """The service ruleset released through the API, and a worker serving the task queue."""
     base = "/v1/rulesets/service_api/versions"
     number = client.post(base, json={"source": SERVICE}, headers=auth("mia")).json()["version"]
     for step, who in (("submit", "mia"), ("approve", "cora"), ("activate", "ada")):
         response = client.post(f"{base}/{number}/{step}", json={}, headers=auth(who))
         assert response.status_code == 200, response.text
-    with worker(settings, api_db_url):
+    with serve([TicketSLAWorkflow], lambda factory: TicketActivities(factory).activities()):
         yield client
 
 
@@ -246,6 +189,15 @@ def test_queues_filter_on_team_and_due_time(desk, auth) -> None:
     assert {t["id"] for t in soon} >= set(ids.values())
     assert desk.get(f"{BASE}?breaching_within=1", headers=auth("sam")).json()["items"] == []
     assert desk.get(f"{BASE}?breached=true", headers=auth("cora")).json()["items"] == []
+    # A role queue (where an escalation reassigns to a role) and a person's own queue.
+    pid = praise.json()["ticket"]["id"]
+    moved = post(desk, auth, f"{BASE}/{pid}/reassign", json={"role": "team_lead"})
+    assert moved.status_code == 200
+    queue = desk.get(f"{BASE}?assigned_role=team_lead", headers=auth("sam")).json()["items"]
+    assert [t["id"] for t in queue] == [pid]
+    post(desk, auth, f"{BASE}/{ids['a']}/reassign", json={"assignee": "amy"})
+    mine = desk.get(f"{BASE}?assignee=amy", headers=auth("sam")).json()["items"]
+    assert [t["id"] for t in mine] == [ids["a"]]
 
 
 def test_the_role_matrix(desk, auth) -> None:

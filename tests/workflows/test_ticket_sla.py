@@ -32,7 +32,7 @@ from ticket_support import (
 )
 
 from store.service_desk import TicketClock, TicketEscalation, TicketExtension
-from store.work import Ticket
+from store.work import Task, Ticket
 from workflows import ticket_sla_clock as clock
 from workflows.ticket_sla_types import SlaState, TicketAction
 
@@ -116,7 +116,7 @@ def clocks(state: SlaState) -> dict[str, object]:
 async def test_complaint_of_2026_09_30_is_due_on_10_08_at_10_30(desk, temporal_env):
     now = await temporal_env.get_current_time()
     plain = sla().model_copy(update={"escalations": sla().escalations[:2]})  # notify, reassign
-    ticket = fields("NAT-2026", now, reported_at=at(2026, 9, 30, 17, 30))
+    ticket = fields("NAT-2026", now, reported_at=at(2026, 9, 30, 17, 30), assignee="bo")
     insert_ticket(desk.factory, ticket)
     handle = await temporal_env.client.start_workflow(
         "TicketSLAWorkflow",
@@ -137,6 +137,12 @@ async def test_complaint_of_2026_09_30_is_due_on_10_08_at_10_30(desk, temporal_e
         ("on_breach", "reassign"),
         ("deadline", "notify"),
     ]
+    # The person notified gets a task; the roles (team_lead, compliance) see their queues.
+    with desk.factory() as session:
+        notices = session.execute(
+            sa.select(Task.assignee, Task.kind, Task.title).where(Task.kind == "ticket_notice")
+        ).all()
+    assert notices == [("bo", "ticket_notice", "ticket NAT-2026: SLA warning (first_response)")]
     await desk.act(handle, "respond")
     assert len(desk.escalations("NAT-2026")) == 3
 

@@ -198,3 +198,16 @@ def test_regulatory_deadline_extends_to_30_then_by_30_with_an_approver():
     with pytest.raises(InvalidActionError, match="again"):
         e.apply(act("extend", approver="cora"), at(2026, 10, 21, 9))
     assert sla().deadline is not None and len(sla().deadline.extensions) == 2
+
+
+def test_due_times_in_a_year_without_holidays_are_flagged():
+    e = engine()
+    assert e.view(OPENED).calendar_years_missing == []
+    december = engine(at(2026, 12, 28, 10))  # resolution due in January 2027: no table yet
+    assert due(december, "resolution", at(2026, 12, 28, 10)).year == 2027
+    assert december.view(at(2026, 12, 28, 10)).calendar_years_missing == [2027]
+    weekly_only = SlaEngine(
+        sla_input(fields("T2", at(2026, 12, 28, 10)), cn_calendar().model_copy())
+    )
+    weekly_only.start(at(2026, 12, 28, 10))
+    assert weekly_only.view(at(2026, 12, 28, 10)).calendar_years_missing == []
