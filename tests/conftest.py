@@ -1,9 +1,16 @@
-"""Shared test fixtures: database URLs for SQLite and a throwaway PostgreSQL database.
+"""Shared test fixtures: database URLs for SQLite and a throwaway PostgreSQL database, and a
+real Temporal dev server.
 
 PostgreSQL tests run against the server named by RULEBANK_TEST_POSTGRES_ADMIN_URL (default: the
 local server with trust auth, as on CI). Each test session creates its own database and drops
 it afterwards, so parallel runs and developers never share state. When no server answers, the
 PostgreSQL parameter is skipped locally and fails on CI, where it must exist.
+
+The dev server (`dev_server`, for the runtime tests and the API tests that run workflows) is
+started through `runtime.devserver`, the code `rulebank run` uses, one per test module on free
+ports with its state in a temporary file. Tests of a module share it, so each one works on a
+task queue of its own (`temporal`) and under names of its own, and never lists or deletes
+anything it did not create.
 """
 
 from __future__ import annotations
@@ -12,9 +19,13 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import pytest
 import sqlalchemy as sa
+
+if TYPE_CHECKING:
+    from config.settings import TemporalSettings
 
 ADMIN_URL = os.environ.get(
     "RULEBANK_TEST_POSTGRES_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -112,6 +123,32 @@ def database_url(request, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'rulebank.db'}"
     return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture(scope="module")
+def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TemporalSettings]:
+    """Settings pointing at a running dev server of this test module's own (use `temporal`)."""
+    from config.settings import TemporalSettings
+    from runtime import devserver
+
+    folder = tmp_path_factory.mktemp("temporal")
+    settings = TemporalSettings(
+        address=f"127.0.0.1:{devserver.free_port()}",
+        ui_port=devserver.free_port(),
+        dev_server_db=folder / "temporal.db",
+    )
+    process = devserver.start(settings, log=folder / "temporal.log")
+    try:
+        devserver.wait_ready(settings, process, timeout_s=60)
+        yield settings
+    finally:
+        devserver.stop(process, timeout_s=20)
+
+
+@pytest.fixture
+def temporal(dev_server: TemporalSettings) -> TemporalSettings:
+    """The module's dev server with a task queue of this test's own."""
+    return dev_server.model_copy(update={"task_queue": f"test-{uuid.uuid4().hex[:8]}"})
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -10,25 +10,20 @@ run cleanly, trigger fires the schedule; and without Temporal the API degrades, 
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import date
 
 import pytest
 import sqlalchemy as sa
-from api_samples import REPO
 from fastapi.testclient import TestClient
-from temporalio.worker import Worker
 
 from activities.campaign import CampaignActivities
 from api.app import create_app
-from config.settings import Settings, TemporalSettings
+from config.settings import Settings
 from delivery.deliverer import Deliverer
-from runtime import devserver
 from runtime.temporal_client import connect
 from services import demo
 from store.outbox import Message
@@ -53,21 +48,6 @@ campaign manual_only
 BASE = "/v1/campaigns"
 
 
-@pytest.fixture(scope="module")
-def dev_server(tmp_path_factory) -> Iterator[TemporalSettings]:
-    folder = tmp_path_factory.mktemp("temporal")
-    address = f"127.0.0.1:{devserver.free_port()}"
-    settings = TemporalSettings(
-        address=address, ui_port=devserver.free_port(), dev_server_db=folder / "t.db"
-    )
-    process = devserver.start(settings, log=folder / "temporal.log")
-    try:
-        devserver.wait_ready(settings, process, timeout_s=60)
-        yield settings
-    finally:
-        devserver.stop(process)
-
-
 @pytest.fixture
 def database_url(sqlite_url: str) -> str:
     """SQLite only: the Temporal side is what these tests are about."""
@@ -75,11 +55,10 @@ def database_url(sqlite_url: str) -> str:
 
 
 @pytest.fixture
-def settings(api_db_url: str, dev_server: TemporalSettings) -> Settings:
-    # A task queue and ruleset of this test's own keep tests on the shared server apart.
-    temporal = dev_server.model_copy(update={"task_queue": f"q-{uuid.uuid4().hex[:8]}"})
-    return Settings(database={"url": api_db_url}, templates_dir=REPO / "templates",
-                    temporal=temporal)  # fmt: skip
+def settings(temporal_settings: Settings) -> Settings:
+    """Temporal on: the dev server of tests/conftest.py, a task queue of this test's own (with
+    the test's own ruleset `name`, that keeps tests on the module's server apart)."""
+    return temporal_settings
 
 
 @pytest.fixture
@@ -108,34 +87,15 @@ def statement(name: str) -> str:
     return f"{BASE}/{name}.statement"
 
 
-@contextmanager
-def worker(settings: Settings, api_db_url: str) -> Iterator[None]:
-    """A campaign worker (its own thread and event loop) for the block's duration."""
-    started, loop_box = threading.Event(), {}
-    engine = make_engine(api_db_url)
-    factory = make_session_factory(engine)
+@pytest.fixture
+def worker(serve, settings: Settings) -> Callable[[], AbstractContextManager[None]]:
+    """`with worker():` a campaign worker for the block's duration."""
 
-    async def serve() -> None:
-        client = await connect(settings.temporal)
-        activities = CampaignActivities(factory, Deliverer.from_settings(settings, factory),
-                                        settings)  # fmt: skip
-        loop_box["stop"], loop_box["loop"] = asyncio.Event(), asyncio.get_running_loop()
-        async with Worker(client, task_queue=settings.temporal.task_queue,
-                          workflows=[CampaignRunWorkflow], activities=activities.activities(),
-                          activity_executor=ThreadPoolExecutor(4)):  # fmt: skip
-            started.set()
-            await loop_box["stop"].wait()
+    def activities(factory):
+        deliverer = Deliverer.from_settings(settings, factory)
+        return CampaignActivities(factory, deliverer, settings).activities()
 
-    thread = threading.Thread(target=asyncio.run, args=(serve(),), daemon=True)
-    thread.start()
-    assert started.wait(30), "the worker did not start"
-    try:
-        yield
-    finally:
-        loop_box["loop"].call_soon_threadsafe(loop_box["stop"].set)
-        thread.join(30)
-        engine.dispose()
-        assert not thread.is_alive()
+    return lambda: serve([CampaignRunWorkflow], activities)
 
 
 def poll(fetch: Callable[[], dict], until: Callable[[dict], bool], timeout: float = 30) -> dict:
@@ -195,16 +155,14 @@ def test_start_twice_is_one_run_and_one_audit_entry(shop, auth, name) -> None:
     assert trigger.status_code == 409  # no schedule to fire: start it instead
 
 
-def test_pause_resume_reach_the_schedule_and_the_running_run(
-    shop, auth, settings, api_db_url, statement
-) -> None:
+def test_pause_resume_reach_the_schedule_and_the_running_run(shop, auth, worker, statement) -> None:
     started = shop.post(f"{statement}/start", headers=auth("mia")).json()
     wid = started["workflow_id"]  # no worker yet: the run waits, visibly running
     poll(lambda: _get(shop, auth, statement), lambda r: [x["workflow_id"] for x in r["running"]]
          == [wid])  # fmt: skip
     paused = shop.post(f"{statement}/pause", headers=auth("mia")).json()
     assert paused == {"action": "pause", "schedule": "paused", "signalled": [wid]}
-    with worker(settings, api_db_url):
+    with worker():
         has_progress = lambda r: r["running"] and r["running"][0]["progress"] is not None  # noqa: E731
         detail = poll(lambda: _get(shop, auth, statement), has_progress)
         assert detail["state"] == "running" and detail["schedule_detail"]["paused"] is True
@@ -218,7 +176,7 @@ def test_pause_resume_reach_the_schedule_and_the_running_run(
 
 
 def test_stop_ends_a_run_cleanly_and_trigger_fires_the_schedule(
-    shop, auth, settings, api_db_url, name, statement
+    shop, auth, settings, worker, name, statement
 ) -> None:
     wid = shop.post(f"{statement}/start", headers=auth("mia")).json()["workflow_id"]
     poll(lambda: _get(shop, auth, statement), lambda r: r["state"] == "running")
@@ -228,7 +186,7 @@ def test_stop_ends_a_run_cleanly_and_trigger_fires_the_schedule(
         client = await connect(settings.temporal)
         return await client.get_workflow_handle(wid).result()
 
-    with worker(settings, api_db_url):
+    with worker():
         stopped = asyncio.run(asyncio.wait_for(result(), 30))
         assert stopped["status"] == "stopped" and stopped["pages"] == 0
         fired = shop.post(f"{statement}/trigger", headers=auth("ada"))
@@ -239,13 +197,13 @@ def test_stop_ends_a_run_cleanly_and_trigger_fires_the_schedule(
 
 
 def test_a_scheduled_run_keys_its_sends_by_its_own_workflow_id(
-    shop, auth, settings, api_db_url, statement
+    shop, auth, api_db_url, worker, statement
 ) -> None:
     # The schedule's input has no root run id (it cannot know Temporal's `<schedule>-<time>`
     # id of each fire): the run must key its sends by its own workflow id, so the next fire
     # sends again while a retry of this one never does.
     poll(lambda: _get(shop, auth, statement), lambda r: r["state"] == "scheduled")
-    with worker(settings, api_db_url):
+    with worker():
         assert shop.post(f"{statement}/trigger", headers=auth("ada")).status_code == 200
         done = poll(lambda: _get(shop, auth, statement), lambda r: r["last_run"] is not None)
     fired = done["last_run"]["workflow_id"]

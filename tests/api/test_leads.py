@@ -10,25 +10,17 @@ succeeds; convert closes it; without Temporal a create keeps the lead and answer
 
 from __future__ import annotations
 
-import asyncio
-import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import pytest
 from api_samples import REPO
 from fastapi.testclient import TestClient
-from temporalio.worker import Worker
 
 from activities.leads import LeadActivities
 from api.app import create_app
-from config.settings import Settings, TemporalSettings
-from runtime import devserver
-from runtime.temporal_client import connect
+from config.settings import Settings
 from services.leads_rm import put_rm
 from services.users import create_user
 from store.session import make_engine, make_session_factory, session_scope
@@ -40,22 +32,6 @@ BASE = "/v1/leads"
 RMS = {"ann": "EAST", "ben": "EAST", "wes": "WEST"}
 
 
-@pytest.fixture(scope="module")
-def dev_server(tmp_path_factory) -> Iterator[TemporalSettings]:
-    folder = tmp_path_factory.mktemp("temporal")
-    settings = TemporalSettings(
-        address=f"127.0.0.1:{devserver.free_port()}",
-        ui_port=devserver.free_port(),
-        dev_server_db=folder / "t.db",
-    )
-    process = devserver.start(settings, log=folder / "temporal.log")
-    try:
-        devserver.wait_ready(settings, process, timeout_s=60)
-        yield settings
-    finally:
-        devserver.stop(process)
-
-
 @pytest.fixture
 def database_url(sqlite_url: str) -> str:
     """SQLite only: the service tests cover PostgreSQL; these are about the Temporal side."""
@@ -63,11 +39,9 @@ def database_url(sqlite_url: str) -> str:
 
 
 @pytest.fixture
-def settings(api_db_url: str, dev_server: TemporalSettings) -> Settings:
-    temporal = dev_server.model_copy(update={"task_queue": f"q-{uuid.uuid4().hex[:8]}"})
-    return Settings(
-        database={"url": api_db_url}, templates_dir=REPO / "templates", temporal=temporal
-    )
+def settings(temporal_settings: Settings) -> Settings:
+    """Temporal on: the dev server of tests/conftest.py, a task queue of this test's own."""
+    return temporal_settings
 
 
 @pytest.fixture
@@ -84,39 +58,8 @@ def rm_keys(api_db_url: str) -> dict[str, str]:
         engine.dispose()
 
 
-@contextmanager
-def worker(settings: Settings, api_db_url: str) -> Iterator[None]:
-    """A lead worker (its own thread and event loop) for the block's duration."""
-    started, box = threading.Event(), {}
-    engine = make_engine(api_db_url)
-
-    async def serve() -> None:
-        client = await connect(settings.temporal)
-        box["stop"], box["loop"] = asyncio.Event(), asyncio.get_running_loop()
-        activities = LeadActivities(make_session_factory(engine)).activities()
-        async with Worker(
-            client,
-            task_queue=settings.temporal.task_queue,
-            workflows=[LeadFollowUpWorkflow],
-            activities=activities,
-            activity_executor=ThreadPoolExecutor(4),
-        ):
-            started.set()
-            await box["stop"].wait()
-
-    thread = threading.Thread(target=asyncio.run, args=(serve(),), daemon=True)
-    thread.start()
-    assert started.wait(30), "the worker did not start"
-    try:
-        yield
-    finally:
-        box["loop"].call_soon_threadsafe(box["stop"].set)
-        thread.join(30)
-        engine.dispose()
-
-
 @pytest.fixture
-def desk(client: TestClient, auth, rm_keys, settings, api_db_url) -> Iterator[Callable]:
+def desk(client: TestClient, auth, rm_keys, serve) -> Iterator[Callable]:
     """Released rules, a running worker, and `call(method, path, who, body)` -> response."""
     base = "/v1/rulesets/corporate_leads/versions"
     number = client.post(base, json={"source": RULES}, headers=auth("mia")).json()["version"]
@@ -128,7 +71,7 @@ def desk(client: TestClient, auth, rm_keys, settings, api_db_url) -> Iterator[Ca
         headers = {"Authorization": f"Bearer {key}"} if key else auth(who)
         return client.request(method, path, headers=headers, json=body)
 
-    with worker(settings, api_db_url):
+    with serve([LeadFollowUpWorkflow], lambda factory: LeadActivities(factory).activities()):
         yield call
 
 

@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "compile_bench.py"
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("compile_bench", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from bench_support import load_bench
 
 
 def test_generated_ruleset_has_the_requested_size_and_unique_rules():
-    bench = _load()
+    bench = load_bench("compile_bench")
     source = bench.build_source(300)
     assert source.count("\n") >= 300
     names = bench.BLOCK.findall(source)
@@ -24,7 +14,7 @@ def test_generated_ruleset_has_the_requested_size_and_unique_rules():
 
 
 def test_small_run_prints_every_phase(capsys):
-    assert _load().main(["--lines", "200", "--repeat", "1"]) == 0
+    assert load_bench("compile_bench").main(["--lines", "200", "--repeat", "1"]) == 0
     out = capsys.readouterr().out
     for phase in ("lark LALR parse only", "check", "compile_source (all phases)"):
         assert phase in out

@@ -3,21 +3,11 @@ No timing assertions: rates on a shared CI machine mean nothing."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "predicate_bench.py"
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("predicate_bench", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from bench_support import load_bench
 
 
 def test_small_run_agrees_and_prints_the_table(capsys) -> None:
-    bench = _load()
+    bench = load_bench("predicate_bench")
     argv = ["--records", "2000", "--rule-engine-records", "2000", "--cel-records", "300"]
     assert bench.main([*argv, "--repeat", "1"]) == 0
     out = capsys.readouterr().out
@@ -27,7 +17,7 @@ def test_small_run_agrees_and_prints_the_table(capsys) -> None:
 
 
 def test_compiled_predicate_matches_the_hand_written_one() -> None:
-    bench = _load()
+    bench = load_bench("predicate_bench")
     from dsl.pyeval import compile_predicate
 
     ours = compile_predicate(bench.build_ir()).bind(bench.NOW, bench.TODAY)

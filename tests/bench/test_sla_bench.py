@@ -3,21 +3,11 @@ minute-stepping reference must match the clock model. No timing assertions (shar
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "sla_bench.py"
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("sla_bench", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from bench_support import load_bench
 
 
 def test_small_run_agrees_and_prints_the_table(capsys) -> None:
-    bench = _load()
+    bench = load_bench("sla_bench")
     assert bench.main(["--calc", "500", "--reference", "20", "--skip-temporal"]) == 0
     out = capsys.readouterr().out
     for peer in ("SLA clock model", "BusinessCalendar", "minute-stepping reference"):
@@ -26,7 +16,7 @@ def test_small_run_agrees_and_prints_the_table(capsys) -> None:
 
 
 def test_the_reference_counts_business_minutes() -> None:
-    bench = _load()
+    bench = load_bench("sla_bench")
     cal = bench.clock.WorkCalendar(bench.snapshot())
     for start, seconds in bench.cases(50, seed=9):
         assert bench.stepping(cal, start, seconds) == cal.add(start, seconds)

@@ -27,9 +27,10 @@ from services.leads_clock import Timing, ladder, ownership_end
 from services.leads_ops import Act
 from services.leads_pool import refusal
 from services.leads_rm import put_rm, seed_demo_profiles
-from store.registry import Ruleset, RulesetVersion, VersionStatus
 from store.user import Role
 from store.work import Lead
+from tests.workflows.lead_support import corporate
+from tests.workflows.registry_support import add_active_version
 
 REPO = Path(__file__).resolve().parents[2]
 PLAN = dsl.compile_source((REPO / "rulesets" / "corporate_leads.rules").read_text(), "c.rules").plan
@@ -41,36 +42,17 @@ INTAKE = Actor("intake", Role.ADMIN)
 
 
 def activate(session: Session) -> None:
-    ruleset = Ruleset(name=PLAN.ruleset)
-    session.add(ruleset)
+    add_active_version(session, PLAN, source="")
     session.flush()
-    session.add(
-        RulesetVersion(
-            ruleset_id=ruleset.id,
-            version=1,
-            status=VersionStatus.ACTIVE,
-            source="",
-            plan=PLAN.model_dump(mode="json"),
-            plan_hash=PLAN.hash,
-            author="mia",
-            approver="cora",
-        )
-    )
-    session.flush()
+
+
+def lead_fields(lead_id: str, **fields) -> dict:
+    """A website corporate lead (tests/workflows/lead_support.py) of a small trading company."""
+    return corporate(lead_id, name="某某贸易", expected_value=Decimal("1000.00"), **fields)
 
 
 def new_lead(session: Session, lead_id: str, **fields) -> Lead:
-    values = {
-        "id": lead_id,
-        "name": "某某贸易",
-        "source": "website",
-        "kind": "corporate",
-        "region": "EAST",
-        "expected_value": Decimal("1000.00"),
-        "customer_level": 1,
-        **fields,
-    }
-    lead, _, created = leads.create_lead(session, INTAKE, values, T0)
+    lead, _, created = leads.create_lead(session, INTAKE, lead_fields(lead_id, **fields), T0)
     assert created
     return lead
 
@@ -98,15 +80,7 @@ def test_a_new_lead_is_pinned_to_the_first_rule_that_applies(corporate_team: Ses
 
 def test_creating_the_same_lead_twice_is_one_lead(corporate_team: Session):
     new_lead(corporate_team, "A1")
-    same = {
-        "id": "A1",
-        "name": "某某贸易",
-        "source": "website",
-        "kind": "corporate",
-        "region": "EAST",
-        "expected_value": Decimal("1000.00"),
-        "customer_level": 1,
-    }
+    same = lead_fields("A1")
     lead, _, created = leads.create_lead(corporate_team, INTAKE, same, T0)
     assert (lead.id, created) == ("A1", False)
     with pytest.raises(ConflictError):

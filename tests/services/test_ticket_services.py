@@ -20,11 +20,11 @@ from services.users import create_user
 from store.audit import AuditEntry
 from store.calendar import BranchTimezone
 from store.customer import Customer
-from store.registry import Ruleset, RulesetVersion, VersionStatus
 from store.service_desk import TicketEscalation
 from store.session import make_engine, make_session_factory, session_scope
 from store.user import Role
 from store.work import Ticket
+from tests.workflows.registry_support import add_active_version
 from workflows.ticket_sla_engine import SlaEngine
 from workflows.ticket_sla_types import EscalationRecord, TicketAction, TicketRecord
 
@@ -59,21 +59,7 @@ def factory(migrated_url: str) -> Iterator[sessionmaker[Session]]:
     built = make_session_factory(engine)
     plan = dsl.compile_source(RULES, "desk.rules").plan
     with session_scope(built) as session:
-        ruleset = Ruleset(name="desk")
-        session.add(ruleset)
-        session.flush()
-        session.add(
-            RulesetVersion(
-                ruleset_id=ruleset.id,
-                version=3,
-                status=VersionStatus.ACTIVE,
-                source=RULES,
-                plan=plan.model_dump(mode="json"),
-                plan_hash=plan.hash,
-                author="mia",
-                approver="cora",
-            )
-        )
+        add_active_version(session, plan, RULES, version=3)
         session.add(BranchTimezone(branch="XJ01", timezone="Asia/Urumqi", updated_by="ada"))
         session.add(
             Customer(

@@ -1,15 +1,15 @@
 """Shared Temporal fixtures for workflow tests: a time-skipping server and a migrated SQLite
 database per test.
 
-The time-skipping test server (`temporal-test-server` from the venv, never downloaded) is
-started for each test with the pydantic data converter the worker and clients use; each test
-runs its own worker on its own task queue.
+The time-skipping test server (`temporal-test-server` from the venv, never downloaded:
+tests/workflows/temporal_support.py) is started for each test with the pydantic data converter
+the worker and clients use; each test runs its own worker on its own task queue.
 The server's clock only moves forward: tests reason relative to `env.get_current_time()`.
 Quirk of the test server: awaiting a result (auto time skipping) moves the clock to the next
 timer it still holds, including the run timeout of a workflow that already completed, which
 defaults to 10 years. Start workflows with an `execution_timeout` of what the test needs (or
-wait inside `env.auto_time_skipping_disabled()`), so the shared clock stays near the present
-for every test after yours (business calendars only know a few years).
+wait inside `env.auto_time_skipping_disabled()`), so the clock stays near the present for the
+rest of the test (business calendars only know a few years).
 Async tests here must run on the session event loop the environment lives on: put
 `pytestmark = pytest.mark.asyncio(loop_scope="session")` at the top of each test module.
 A database is migrated once per session and copied per test (a file copy, not a migration).
@@ -28,7 +28,6 @@ import pytest
 import pytest_asyncio
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from config.settings import Settings
@@ -36,10 +35,9 @@ from delivery.deliverer import Deliverer
 from delivery.testing import RecordingGateway
 from store.migrate import upgrade
 from store.session import make_engine, make_session_factory
+from tests.workflows.temporal_support import time_skipping
 
-BIN = Path(sys.executable).parent
-TEST_SERVER = BIN / "temporal-test-server"
-DEV_SERVER = BIN / "temporal"
+DEV_SERVER = Path(sys.executable).parent / "temporal"  # for tests/workflows/test_campaign_crash.py
 REPO = Path(__file__).resolve().parents[2]
 GATEWAY_TOKEN = "workflow-test-token"
 
@@ -51,26 +49,8 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     One per test, not per session: a workflow one test leaves with a pending timer would
     otherwise drive the shared clock for every later test (seen as timeouts under load).
     Starting the Java test server costs about a second."""
-    env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter, test_server_existing_path=str(TEST_SERVER)
-    )
-    try:
+    async with time_skipping() as env:
         yield env
-    finally:
-        await env.shutdown()
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def own_temporal_env() -> AsyncIterator[WorkflowEnvironment]:
-    """A time-skipping server of this test's own: for tests that move the clock far, or leave
-    workflows running (their timers would move the shared clock for later tests)."""
-    env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter, test_server_existing_path=str(TEST_SERVER)
-    )
-    try:
-        yield env
-    finally:
-        await env.shutdown()
 
 
 @pytest.fixture
@@ -142,9 +122,8 @@ def delivery_settings(gateway: RecordingGateway) -> Settings:
         "gateway_token": GATEWAY_TOKEN,
         "retry_backoff_s": 0.01,
         "timeout_s": 5,
-        # The 200 ms default is wall-clock time: on 2 busy cores a thread can wait that long
-        # for the GIL, and a render timeout fails the message for good.
-        "render_timeout_ms": 5000,
+        # No render cap override: the production default counts the template's own CPU time
+        # (delivery/templates.py), so a busy machine or a wait for the GIL cannot fail a message.
     }
     return Settings(environment="dev", templates_dir=REPO / "templates", delivery=delivery)
 

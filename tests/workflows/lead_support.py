@@ -4,92 +4,61 @@ workflow and activities, and readers of the ledger.
 
 Leads are created through `services.leads.create_lead` (rule matching, pinning) and started
 through `services.leads_control.start`, so the tests run the production path up to the route.
-`keep_history` records the histories the replay test replays (`pytest tests/workflows
---update-goldens`).
+`keep_history` (tests/workflows/replay_support.py) records the histories the replay test
+replays (`pytest tests/workflows --update-goldens`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import sys
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest_asyncio
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client, WorkflowHandle
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-import dsl
 from activities.leads import LeadActivities
 from dsl.plan_ops import Plan
 from runtime.contracts import LeadState, LeadView, lead_workflow_id
 from services import leads, leads_control
 from services.actor import Actor
 from services.leads_rm import put_rm
-from store.registry import Ruleset, RulesetVersion, VersionStatus
 from store.sales import LeadHistory
 from store.session import session_scope
 from store.user import Role
 from store.work import Lead, Task
+from tests.workflows import registry_support
+from tests.workflows.replay_support import keep_history as keep_history
+from tests.workflows.temporal_support import time_skipping
 from workflows.lead_followup import LeadFollowUpWorkflow
 
-T = TypeVar("T")
-TEST_SERVER = Path(sys.executable).parent / "temporal-test-server"
 REPO = Path(__file__).resolve().parents[2]
-HISTORIES = Path(__file__).resolve().parent / "histories"
 SHIPPED = (REPO / "rulesets" / "corporate_leads.rules").read_text(encoding="utf-8")
 INTAKE = Actor("intake", Role.ADMIN)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def lead_env() -> AsyncIterator[WorkflowEnvironment]:
-    """A time-skipping server of the lead tests' own (import it into the test module).
-
-    The session's shared server is not used: a workflow another test left running with a timer
-    on a task queue nobody serves any more stops that server's clock from skipping once the
-    timer is due, and these tests skip weeks ahead.
-    """
-    env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter, test_server_existing_path=str(TEST_SERVER)
-    )
-    try:
+    """A time-skipping server shared by the lead tests of one module (import it into the test
+    module); `lead_worker` terminates each test's leads, so no timer of one test is left to
+    move the clock of the next."""
+    async with time_skipping() as env:
         yield env
-    finally:
-        await env.shutdown()
 
 
 def activate(factory: sessionmaker[Session], source: str = SHIPPED) -> Plan:
-    """Compile `source` and store it as the active version 1 of its ruleset."""
-    plan = dsl.compile_source(source, "leads.rules").plan
-    with session_scope(factory) as session:
-        ruleset = Ruleset(name=plan.ruleset)
-        session.add(ruleset)
-        session.flush()
-        session.add(
-            RulesetVersion(
-                ruleset_id=ruleset.id,
-                version=1,
-                status=VersionStatus.ACTIVE,
-                source=source,
-                plan=plan.model_dump(mode="json"),
-                plan_hash=plan.hash,
-                author="mia",
-                approver="cora",
-            )
-        )
-    return plan
+    """Compile `source` (the shipped lead rules) and store it as the active version 1."""
+    return registry_support.activate(factory, source, "leads.rules")
 
 
 def team(
@@ -194,26 +163,3 @@ def lead_row(factory: sessionmaker[Session], lead_id: str) -> Lead:
 
 async def view(handle: WorkflowHandle) -> LeadView:
     return await handle.query("lead_state", result_type=LeadView)
-
-
-async def poll(
-    probe: Callable[[], Awaitable[T] | T], until: Callable[[T], bool], timeout: float = 10.0
-) -> T:
-    """Call `probe` until `until(result)` holds; fail with the last result at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = probe()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if until(result) or time.monotonic() > deadline:
-            assert until(result), f"still {result!r} after {timeout}s"
-            return result
-        await asyncio.sleep(0.05)
-
-
-async def keep_history(handle: WorkflowHandle, name: str, update: bool) -> None:
-    """With `--update-goldens`, record the run's history as `histories/<name>.json`."""
-    if update:
-        history = await handle.fetch_history()
-        HISTORIES.mkdir(exist_ok=True)
-        (HISTORIES / f"{name}.json").write_text(history.to_json() + "\n", encoding="utf-8")

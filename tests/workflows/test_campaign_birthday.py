@@ -11,9 +11,6 @@ Asserted at the recording gateway and in the outbox: exactly one greeting per co
 customer, on their birthday in their local date (29 February greeted on 28 February in a
 common year, on 29 February in a leap year), at 09:00 local time, never inside 21:00-08:30
 local, none without consent.
-
-This test runs its own server: it moves the clock more than a year ahead, which must not
-change the dates other tests see on the session's shared server.
 """
 
 from __future__ import annotations
@@ -127,9 +124,9 @@ def check_greetings(sent: dict[str, datetime], window: tuple[date, date]) -> Non
 
 @pytest.mark.slow
 async def test_a_year_of_birthday_greetings(
-    own_temporal_env, task_queue, session_factory, deliverer, gateway
+    temporal_env, task_queue, session_factory, deliverer, gateway
 ):
-    env = own_temporal_env  # it moves the clock two years: not on the shared server
+    env = temporal_env  # the test's own server: it moves the clock two years ahead
     seed_customers(
         session_factory, 366 * PER_DAY + 8, birthday=birthday, timezone=zone, sms_consent=consents
     )

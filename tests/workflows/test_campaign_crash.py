@@ -95,7 +95,7 @@ async def test_worker_killed_three_times_sends_exactly_once(
         "tests.workflows.campaign_crash_worker",
         "--address", dev_env.client.service_client.config.target_host,
         "--task-queue", task_queue, "--database", migrated_sqlite_url,
-        "--gateway", line.split()[1], "--token", GATEWAY_TOKEN, "--render-timeout-ms", "5000",
+        "--gateway", line.split()[1], "--token", GATEWAY_TOKEN,
     )  # fmt: skip
     rng = random.Random(os.environ.get("CRASH_SEED", "rulebank"))
     worker, _ = await spawn(*worker_args, ready="ready")

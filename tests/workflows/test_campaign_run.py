@@ -257,10 +257,9 @@ async def test_cancel_ends_the_run_as_cancelled(
 
 
 async def test_task_actions_open_one_task_per_customer_and_reentry_holds(
-    own_temporal_env, task_queue, session_factory, deliverer
+    temporal_env, task_queue, session_factory, deliverer
 ):
-    # Its own server: the follow-up workflows it starts keep timers nobody else should see.
-    env = own_temporal_env
+    env = temporal_env
     seed_customers(session_factory, 60)
     input = run_input("callback", "manual-tasks", page_size=25)
     async with campaign_worker(env.client, task_queue, session_factory, deliverer):

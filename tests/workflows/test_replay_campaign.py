@@ -19,20 +19,20 @@ from pathlib import Path
 import pytest
 from temporalio import workflow
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer, Worker
 
 from activities.campaign import CampaignActivities
 from runtime.contracts import CampaignRunInput
+from tests.workflows import replay_support
 from tests.workflows.campaign_seed import seed_customers
 from tests.workflows.campaign_support import campaign_worker, run_input
+from tests.workflows.replay_support import HISTORIES
 from tests.workflows.test_campaign_run import skip_to_local
 from workflows.campaign_options import page_options
 from workflows.campaign_run import CampaignRunWorkflow
 from workflows.campaign_types import DELIVER_PAGE, AudienceRequest, PageRequest, PageResult
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-HISTORIES = Path(__file__).resolve().parent / "histories"
 INCOMPATIBLE = HISTORIES / "campaign_incompatible.json"
 SHANGHAI, URUMQI = "Asia/Shanghai", "Asia/Urumqi"
 CHAINS = {"campaign_paged_last": "campaign_paged_first"}  # a later run of the same workflow
@@ -40,13 +40,12 @@ RECORDED = sorted(p for p in HISTORIES.glob("campaign_*.json") if p != INCOMPATI
 
 
 def replayer() -> Replayer:
-    return Replayer(workflows=[CampaignRunWorkflow], data_converter=pydantic_data_converter)
+    return replay_support.replayer(CampaignRunWorkflow)
 
 
 def load(path: Path) -> WorkflowHistory:
     """A recorded history; its workflow id is the file name (the first run's, for a chain)."""
-    workflow_id = CHAINS.get(path.stem, path.stem)
-    return WorkflowHistory.from_json(workflow_id, path.read_text())
+    return replay_support.load(path, workflow_id=CHAINS.get(path.stem))
 
 
 async def test_histories_are_recorded() -> None:

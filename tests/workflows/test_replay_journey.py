@@ -14,27 +14,20 @@ import json
 from pathlib import Path
 
 import pytest
-from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
+from tests.workflows import replay_support
+from tests.workflows.replay_support import HISTORIES, load, renamed_activity
 from workflows.journey import JourneyWorkflow
 from workflows.task_followup import TaskFollowUpWorkflow
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-HISTORIES = Path(__file__).resolve().parent / "histories"
 RECORDED = sorted(HISTORIES.glob("journey_*.json")) + sorted(HISTORIES.glob("task_*.json"))
 
 
 def replayer() -> Replayer:
-    return Replayer(
-        workflows=[JourneyWorkflow, TaskFollowUpWorkflow], data_converter=pydantic_data_converter
-    )
-
-
-def history(path: Path, data: dict | None = None) -> WorkflowHistory:
-    return WorkflowHistory.from_json(path.stem, data or json.loads(path.read_text()))
+    return replay_support.replayer(JourneyWorkflow, TaskFollowUpWorkflow)
 
 
 async def test_every_workflow_type_and_path_has_a_recorded_history():
@@ -57,15 +50,12 @@ async def test_every_workflow_type_and_path_has_a_recorded_history():
 
 @pytest.mark.parametrize("path", RECORDED, ids=lambda p: p.stem)
 async def test_recorded_history_replays(path: Path):
-    result = await replayer().replay_workflow(history(path), raise_on_replay_failure=False)
+    result = await replayer().replay_workflow(load(path), raise_on_replay_failure=False)
     assert result.replay_failure is None, result.replay_failure
 
 
 async def test_a_history_the_code_no_longer_matches_fails_to_replay():
-    path = HISTORIES / "journey_exit_on_event.json"
-    data = json.loads(path.read_text())
-    scheduled = next(e for e in data["events"] if "activityTaskScheduledEventAttributes" in e)
     # As if an earlier version of the workflow had opened with a different activity.
-    scheduled["activityTaskScheduledEventAttributes"]["activityType"]["name"] = "journey.deadline"
+    tampered = renamed_activity(HISTORIES / "journey_exit_on_event.json", 0, "journey.deadline")
     with pytest.raises(NondeterminismError):
-        await replayer().replay_workflow(history(path, data))
+        await replayer().replay_workflow(tampered)

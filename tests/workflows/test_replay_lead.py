@@ -19,25 +19,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
+from tests.workflows import replay_support
+from tests.workflows.replay_support import HISTORIES, load, renamed_activity
 from workflows.lead_followup import LeadFollowUpWorkflow
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-HISTORIES = Path(__file__).resolve().parent / "histories"
 RECORDED = sorted(HISTORIES.glob("lead_*.json"))
 PROSPECT = "某某科技有限公司"  # the name every test lead carries (tests/workflows/lead_support.py)
 
 
 def replayer() -> Replayer:
-    return Replayer(workflows=[LeadFollowUpWorkflow], data_converter=pydantic_data_converter)
-
-
-def history(path: Path, data: dict | None = None) -> WorkflowHistory:
-    return WorkflowHistory.from_json(path.stem, data or json.loads(path.read_text()))
+    return replay_support.replayer(LeadFollowUpWorkflow)
 
 
 def payload_texts(node: Any) -> Iterator[str]:
@@ -68,7 +63,7 @@ async def test_the_recorded_paths_are_all_there():
 
 @pytest.mark.parametrize("path", RECORDED, ids=lambda p: p.stem)
 async def test_recorded_history_replays(path: Path):
-    result = await replayer().replay_workflow(history(path), raise_on_replay_failure=False)
+    result = await replayer().replay_workflow(load(path), raise_on_replay_failure=False)
     assert result.replay_failure is None, result.replay_failure
 
 
@@ -80,10 +75,7 @@ async def test_history_holds_no_personal_data(path: Path):
 
 
 async def test_a_history_the_code_no_longer_matches_fails_to_replay():
-    path = HISTORIES / "lead_hourly_ladder_to_pool.json"
-    data = json.loads(path.read_text())
-    scheduled = [e for e in data["events"] if "activityTaskScheduledEventAttributes" in e]
     # As if an earlier version had taken the second step with another activity.
-    scheduled[1]["activityTaskScheduledEventAttributes"]["activityType"]["name"] = "lead.act"
+    tampered = renamed_activity(HISTORIES / "lead_hourly_ladder_to_pool.json", 1, "lead.act")
     with pytest.raises(NondeterminismError):
-        await replayer().replay_workflow(history(path, data))
+        await replayer().replay_workflow(tampered)

@@ -21,11 +21,12 @@ from pathlib import Path
 import pytest
 from temporalio import workflow
 from temporalio.client import WorkflowHandle, WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer, Worker
 from ticket_support import cn_calendar, fields, insert_ticket, sla_input, ticket_worker
 
 from activities.tickets import TicketActivities
+from tests.workflows import replay_support
+from tests.workflows.replay_support import HISTORIES, load, save
 from workflows.ticket_sla import TicketSLAWorkflow
 from workflows.ticket_sla_engine import SlaEngine
 from workflows.ticket_sla_types import (
@@ -40,23 +41,19 @@ from workflows.ticket_sla_types import (
 )
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-HISTORIES = Path(__file__).resolve().parent / "histories"
 INCOMPATIBLE = HISTORIES / "ticket_incompatible.json"
 RECORDED = sorted(p for p in HISTORIES.glob("ticket_*.json") if p != INCOMPATIBLE)
 
 
 def replayer() -> Replayer:
-    return Replayer(workflows=[TicketSLAWorkflow], data_converter=pydantic_data_converter)
-
-
-def load(path: Path) -> WorkflowHistory:
-    return WorkflowHistory.from_json(path.stem, path.read_text())
+    return replay_support.replayer(TicketSLAWorkflow)
 
 
 async def keep(handle: WorkflowHandle, name: str, update: bool) -> WorkflowHistory:
+    """The run's history, also recorded as `histories/<name>.json` with `--update-goldens`."""
     history = await handle.fetch_history()
     if update:
-        (HISTORIES / f"{name}.json").write_text(history.to_json() + "\n", encoding="utf-8")
+        save(history, name)
     return history
 
 
