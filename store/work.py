@@ -54,7 +54,10 @@ class Ticket(Base):
     extensions: Mapped[int] = mapped_column(default=0, server_default="0")
     sla_seq: Mapped[int] = mapped_column(default=0, server_default="0")
 
-    __table_args__ = (sa.Index(None, "team", "status"),)
+    __table_args__ = (
+        sa.Index(None, "team", "status"),
+        sa.Index(None, "assigned_role", "status"),  # the role queue (migration 0007)
+    )
 
 
 class Lead(Base):

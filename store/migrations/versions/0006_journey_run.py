@@ -9,7 +9,7 @@ ended since cost one NOT_FOUND each, which drops their row. Downgrading drops th
 
 Revision ID: 0006
 Revises: 0005
-Create Date: 2026-12-07
+Create Date: 2026-11-29
 """
 
 from __future__ import annotations
