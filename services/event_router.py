@@ -1,15 +1,14 @@
 """Event routing: which stored events reach which journey and task workflows in Temporal.
 
-Events are filtered before they touch Temporal (DESIGN.md, scale rules). For each active
-ruleset version the journeys are compiled once per plan (`event_where` as a Python predicate)
-and each event of a batch is matched in-process: a journey whose trigger type and `where`
-match is signalled-with-start (`JourneyWorkflow`, id `journey_id(ruleset, journey, customer)`);
-a journey whose exits or waits name the event's type gets the event as a plain signal, but
-only if the router started that journey for that customer (a `journey_run` row, or a start
-earlier in the same batch); and a transaction event is signalled to the customer's live tasks,
-whose `cancel when` may now hold. Everything else never leaves the process (`skipped` counts
-the listened events held back). Each workflow's signals go in event order; different
-workflows are reached concurrently.
+Events are filtered before they touch Temporal (DESIGN.md, scale rules). Each event of a batch
+is matched in-process against the active journeys (`services.journey_catalog`): a journey
+whose trigger type and `where` match is signalled-with-start (`JourneyWorkflow`, id
+`journey_id(ruleset, journey, customer)`); a journey whose exits or waits name the event's type
+gets the event as a plain signal, but only if the router started that journey for that
+customer (a `journey_run` row, or a start earlier in the same batch); and a transaction event
+is signalled to the customer's live tasks, whose `cancel when` may now hold. Everything else
+never leaves the process (`skipped` counts the listened events held back). Each workflow's
+signals go in event order; different workflows are reached concurrently.
 
 The run index (`store.journey`) is how the router knows who has a run without asking Temporal:
 without it, a journey that exits "on transaction" would cost a call per transaction (100 M a
@@ -29,12 +28,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import logging
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
@@ -44,34 +41,21 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.journey_records import TRANSACTION_EVENTS, event_record
-from dsl.plan_ops import Plan
-from dsl.pyeval import Predicate, compile_predicate
-from runtime.contracts import EventSignal, JourneyInput, RuleRef, journey_id, task_workflow_id
+from runtime.contracts import EventSignal, JourneyInput, journey_id, task_workflow_id
+from services.journey_catalog import ActiveJourney, active_journeys, matcher
 from store import journey as journey_runs
 from store.base import utcnow
 from store.event import Event
-from store.registry import Ruleset, RulesetVersion, VersionStatus
 from store.session import session_scope
 from store.work import Task
-from workflows.journey_types import EVENT_SIGNAL, listened_events
+from workflows.journey_types import EVENT_SIGNAL
 from workflows.task_types import LIVE
 
-log = logging.getLogger(__name__)
 AT_ONCE = 50  # workflows reached concurrently per batch
 # A NOT_FOUND keeps a row started this recently: it may have raced a restart of the same id by
 # a concurrent batch, whose new run must keep its row. Longer than a commit-to-start delay plus
 # the clock skew between API nodes (rows carry their node's wall clock).
 RESTART_GRACE = dt.timedelta(minutes=5)
-
-
-@dataclass(frozen=True)
-class ActiveJourney:
-    rule: RuleRef
-    input: dict[str, Any]  # JourneyInput fields but the customer and event
-    event: str
-    where: Predicate | None
-    listens: frozenset[str]
-    reentry_never: bool
 
 
 @dataclass(frozen=True)
@@ -102,57 +86,12 @@ class Routing:
         ]  # fmt: skip
 
 
-_COMPILED: dict[tuple[str, int, str], list[ActiveJourney]] = {}
-
-
-def active_journeys(session: Session) -> list[ActiveJourney]:
-    """The journeys of every active ruleset version, compiled once per version."""
-    rows = session.execute(
-        sa.select(Ruleset.name, RulesetVersion.version, RulesetVersion.plan_hash, RulesetVersion.id)
-        .join(Ruleset, Ruleset.id == RulesetVersion.ruleset_id)
-        .where(RulesetVersion.status == VersionStatus.ACTIVE)
-        .order_by(Ruleset.name)
-    ).all()
-    found = []
-    for name, version, plan_hash, version_id in rows:
-        key = (name, version, plan_hash or "")
-        if key not in _COMPILED:
-            data = session.scalar(
-                sa.select(RulesetVersion.plan).where(RulesetVersion.id == version_id)
-            )
-            if len(_COMPILED) > 256:  # retired versions drop out; keep the cache small
-                _COMPILED.clear()
-            _COMPILED[key] = _compile(Plan.model_validate(data), version) if data else []
-        found.extend(_COMPILED[key])
-    return found
-
-
-def _compile(plan: Plan, version: int) -> list[ActiveJourney]:
-    return [
-        ActiveJourney(
-            rule=RuleRef(
-                ruleset=plan.ruleset,
-                version=version,
-                plan_hash=plan.hash,
-                rule=j.name,
-                category=j.category,
-            ),
-            input={"journey": j, "timezone": plan.timezone, "calendar": plan.calendar},
-            event=j.event,
-            where=compile_predicate(j.event_where) if j.event_where is not None else None,
-            listens=listened_events(j),
-            reentry_never=j.reentry_never,
-        )
-        for j in plan.journeys
-    ]
-
-
 def plan_routes(session: Session, events: Sequence[Event], *, now: dt.datetime) -> Routing:
     """Decide, in-process, which workflows each event reaches (no Temporal call yet)."""
     journeys, routing = active_journeys(session), Routing()
     listening: set[str] = set()  # journey ids a listened event would be signalled to
     ordered = sorted(events, key=lambda e: (e.occurred_at, e.id))
-    matchers = {id(j): _bind(j, now) for j in journeys}
+    matchers = {id(j): matcher(j, now) for j in journeys}
     for event in ordered:
         signal, record = EventSignal(event_id=event.id, type=event.type), None
         for journey in journeys:
@@ -203,21 +142,6 @@ def _hold_back_unstarted(session: Session, routing: Routing, listening: set[str]
 def record_runs(session: Session, routing: Routing) -> None:
     """Index the runs `routing` starts; commit this before `deliver` makes the calls."""
     journey_runs.record(session, routing.runs(utcnow()))
-
-
-def _bind(journey: ActiveJourney, now: dt.datetime) -> Callable[[dict], bool]:
-    if journey.where is None:
-        return lambda record: True
-    today = now.astimezone(ZoneInfo(journey.input["timezone"])).date()
-    check = journey.where.bind(now, today)
-
-    def matches(record: dict) -> bool:
-        try:
-            return bool(check(record))
-        except (TypeError, KeyError, ValueError, ArithmeticError):
-            return False  # an event without the field (or with the wrong type) does not match
-
-    return matches
 
 
 @dataclass

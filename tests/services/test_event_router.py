@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from runtime.contracts import journey_id, task_workflow_id
-from services import event_router
+from services import event_router, journey_catalog
 from services.event_router import plan_routes, stored_events
 from store import journey as journey_runs
 from store.journey import JourneyRun
@@ -143,8 +143,8 @@ def test_retired_versions_route_nothing_and_plans_compile_once(session_factory, 
     big = store_event(sf, "transfer.completed", "C1", NOW, amount=250_000, currency="CNY")
     assert routed(big)
     with session_scope(sf) as session:
-        first = event_router.active_journeys(session)
-        assert event_router.active_journeys(session)[0] is first[0]  # cached per version
+        first = journey_catalog.active_journeys(session)
+        assert journey_catalog.active_journeys(session)[0] is first[0]  # cached per version
         session.query(RulesetVersion).update({"status": VersionStatus.RETIRED})
     assert routed(big) == {}
     with session_scope(sf) as session:
