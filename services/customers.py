@@ -3,9 +3,11 @@
 Name, phone, email and birthday are personal data. Staff who serve the customer in person
 (service desk, relationship managers, administrators) read them in full; everyone else sees
 them masked (`138****5678`, `张*`) or, for the birthday, not at all, so a marketing or
-compliance user can check a record without collecting contact details. A consent change is a
-legal record: it keeps its source and evidence, a withdrawal is stored rather than deleted,
-and every change is written to the audit log with the acting user in the same transaction.
+compliance user can check a record without collecting contact details; every unmasked read is
+audited (`customer.viewed`), so who saw a customer's personal data can be answered. A consent
+change is a legal record: it keeps its source and evidence, a withdrawal is stored rather than
+deleted, and every change is written to the audit log with the acting user in the same
+transaction.
 Bulk import lives in `services.customer_import`; the input rules shared by every customer and
 event payload (`Input`, `CustomerId`, `UtcInstant`, `format_errors`) live here.
 """
@@ -136,6 +138,11 @@ def get_customer(session: Session, actor: Actor, customer_id: str) -> dict[str, 
         record["phone"] = customer.phone and mask_phone(customer.phone)
         record["email"] = customer.email and mask_email(customer.email)
         record["birthday"] = None
+    else:
+        # PIPL: who saw a customer's personal data in full, and when, is answerable later.
+        audit.append(session, actor=actor.name, action="customer.viewed",
+                     subject_type="customer", subject_id=customer_id,
+                     detail={"unmasked": ["name", "phone", "email", "birthday"]})  # fmt: skip
     return record
 
 

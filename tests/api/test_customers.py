@@ -97,6 +97,12 @@ def test_read_masks_personal_data_by_role(client, auth, user, masked):
         assert record["email"] == "z***@example.cn" and record["birthday"] is None
     else:
         assert (record["name"], record["phone"]) == ("张三丰", "13812345678")
+    # Every read that showed personal data in full is in the audit log, with who read it.
+    viewed = client.get(
+        "/v1/audit", params={"action": "customer.viewed"}, headers=auth("cora")
+    ).json()["items"]
+    expected = [] if masked else [(user, "customer", "C0001")]
+    assert [(e["actor"], e["subject_type"], e["subject_id"]) for e in viewed] == expected
 
 
 def test_unknown_customer_is_404(client, auth):
