@@ -161,9 +161,13 @@ def parse_file(text: str) -> dict[int, YearData]:
                     item = item if isinstance(item, Mapping) else {"date": item}
                     entries.append((str(item["date"]), kind, item.get("name")))
         else:
-            for line in csv.reader(io.StringIO(stripped)):
+            for number, line in enumerate(csv.reader(io.StringIO(stripped)), 1):
                 if not line or line[0].strip().startswith("#") or line[0].strip() == "date":
                     continue
+                if len(line) < 2:  # a missing kind, or another separator (Excel's `;`)
+                    raise CalendarDataError(
+                        f"line {number}: {','.join(line)[:40]!r} needs date,kind[,name]"
+                    )
                 name = line[2].strip() if len(line) > 2 else None
                 entries.append((line[0].strip(), line[1].strip(), name))
     except (ValueError, KeyError, IndexError, TypeError) as exc:

@@ -79,6 +79,8 @@ class SlaEngine(Ladder):
         if target is not None:
             change.detail["to"] = target
         if name in ("acknowledge", "respond"):
+            if st.started_at is None:  # this very action may meet a late `start when`: the
+                self._settle(at)  # clocks start now, and the response meets them at once
             st.first_response_at = st.first_response_at or at
             self._meet(FIRST, at)
             self._meet(NEXT, at)
@@ -88,6 +90,7 @@ class SlaEngine(Ladder):
             st.resolved_at = at if name == "resolve" else None
         elif name == "escalate":
             change.escalations.append(self._manual_escalation(action, priority, at))
+            st.escalations += 1  # by hand or by the ladder, `escalations` counts them all
         elif name == "extend":
             change.extension = self._extend(action, at)
         change.detail["status"] = ticket.status

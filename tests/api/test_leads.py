@@ -5,11 +5,14 @@ by its workflow and its detail shows the live clock (owner, deadline, remaining 
 time); an RM lists and works only their own leads and their team's pool, other RMs get 404;
 contact restarts the cadence; a release puts the lead in the pool, where the previous owner's
 claim inside the cooldown is a 409 naming when the cooldown ends while a colleague's claim
-succeeds; convert closes it; without Temporal a create keeps the lead and answers 503.
+succeeds; convert closes it, and so does disqualify (lost with the owner's reason, or invalid
+from the pool), which ends the follow-up and frees the owner's capacity; without Temporal a
+create keeps the lead and answers 503.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
@@ -21,6 +24,9 @@ from fastapi.testclient import TestClient
 from activities.leads import LeadActivities
 from api.app import create_app
 from config.settings import Settings
+from runtime.contracts import LeadState
+from runtime.temporal_client import connect
+from services.leads_assign import open_counts
 from services.leads_rm import put_rm
 from services.users import create_user
 from store.session import make_engine, make_session_factory, session_scope
@@ -169,6 +175,53 @@ def test_convert_closes_the_lead(desk):
     assert (won.json()["status"], won.json()["clock"]["stage"]) == ("won", "closed")
     again = desk("POST", f"{BASE}/D1/contact", "ann")
     assert again.status_code == 409 and again.json()["code"] == "closed"
+
+
+def test_disqualify_closes_the_lead_and_ends_its_follow_up(desk, settings, api_db_url):
+    desk("POST", BASE, "ada", lead("F1"))
+    assert assigned(desk, "F1")["owner"] == "ann"
+    assert desk("POST", f"{BASE}/F1/disqualify", "ben", {"reason": "no budget"}).status_code == 404
+    lost = desk("POST", f"{BASE}/F1/disqualify", "ann", {"reason": "no budget"})
+    assert lost.status_code == 200, lost.text
+    body = lost.json()
+    assert (body["status"], body["owner"], body["clock"]["stage"]) == ("lost", "ann", "closed")
+    assert body["closed_at"] is not None and body["due_at"] is None
+    assert (body["clock"]["steps_ahead"], body["clock"]["owner_until"]) == ([], None)
+    last = body["history"][-1]
+    assert (last["action"], last["actor"], last["reason"]) == ("disqualified", "ann", "no budget")
+
+    async def result() -> LeadState:
+        client = await connect(settings.temporal)
+        return await client.get_workflow_handle("lead:F1", result_type=LeadState).result()
+
+    ended = asyncio.run(asyncio.wait_for(result(), 30))  # the follow-up has nothing left to do
+    assert (ended.stage, ended.status, ended.due_at) == ("closed", "lost", None)
+    # Ann keeps it on record, but not among the leads she works, nor against her capacity.
+    assert [(i["id"], i["status"]) for i in desk("GET", BASE, "ann").json()["items"]] == [
+        ("F1", "lost")
+    ]
+    for status in ("new", "contacted"):
+        assert desk("GET", f"{BASE}?status={status}", "ann").json()["items"] == []
+    engine = make_engine(api_db_url)
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            assert open_counts(session, ["ann"]) == {"ann": 0}
+    finally:
+        engine.dispose()
+    again = desk("POST", f"{BASE}/F1/disqualify", "ann", {"reason": "no budget"})
+    assert again.status_code == 409 and again.json()["code"] == "closed"
+
+
+def test_an_administrator_disqualifies_a_pool_lead_as_invalid(desk):
+    desk("POST", BASE, "ada", lead("G1"))
+    assert assigned(desk, "G1")["owner"] == "ann"
+    assert desk("POST", f"{BASE}/G1/release", "ann", {"reason": "duplicate"}).is_success
+    assert desk("POST", f"{BASE}/G1/disqualify", "ben").status_code == 403  # not ben's to close
+    invalid = desk("POST", f"{BASE}/G1/disqualify", "ada", {"outcome": "invalid"})
+    assert invalid.status_code == 200, invalid.text
+    assert (invalid.json()["status"], invalid.json()["clock"]["stage"]) == ("invalid", "closed")
+    assert invalid.json()["history"][-1]["reason"] == "invalid"  # no reason given: the outcome
+    assert desk("GET", f"{BASE}?scope=pool", "ben").json()["items"] == []
 
 
 def test_without_temporal_a_create_keeps_the_lead_and_answers_503(

@@ -2,7 +2,8 @@
 
 A complaint opened through the API starts its SLA workflow; the detail shows the live clocks;
 every action reaches the workflow as an update, answers the state after it and is audited;
-queues filter on the mirror; the role matrix holds; a calendar edit reaches running tickets;
+an escalation by hand raises the priority and leaves a `manual` escalation row; queues filter
+on the mirror; the role matrix holds; a calendar edit reaches running tickets;
 and without Temporal the API degrades (503 for the step that needs it), never 500s.
 """
 
@@ -167,6 +168,43 @@ def test_a_complaint_runs_its_sla_through_the_api(desk, auth) -> None:
         "ticket.resolve",
         "ticket.reopen",
     ]
+
+
+def test_a_manual_escalation_raises_the_priority_and_is_recorded(desk, auth) -> None:
+    tid = ticket_id()
+    body = {"id": tid, "category": "complaint", "team": "desk", "subject": "s"}
+    opened = post(desk, auth, BASE, json=body).json()["ticket"]
+    start = parse(opened["opened_at"])
+    escalated = post(
+        desk, auth, f"{BASE}/{tid}/escalate", json={"priority": "urgent", "role": "branch_manager"}
+    )
+    assert escalated.status_code == 200, escalated.text
+    ticket, state = escalated.json()["ticket"], escalated.json()["sla"]
+    assert ticket["priority"] == state["priority"] == "urgent"
+    # The urgent targets apply at once: first response within 1 business hour of the start.
+    urgent = CN.add_business_seconds(start, 3600, hours=HOURS, tz=TZ)
+    assert parse(clock(state, "first_response")["due_at"]) == urgent
+    # At the top already: escalating again notifies and keeps the priority; no target, no 409.
+    again = post(desk, auth, f"{BASE}/{tid}/escalate", json={})
+    assert again.status_code == 200 and again.json()["ticket"]["priority"] == "urgent"
+    assert again.json()["sla"]["escalations"] == 2  # escalations by hand count too
+    unknown = post(desk, auth, f"{BASE}/{tid}/escalate", json={"priority": "critical"})
+    assert unknown.status_code == 409 and unknown.json()["code"] == "unknown_priority"
+
+    detail = desk.get(f"{BASE}/{tid}", headers=auth("cora")).json()
+    rows = [
+        (e["trigger"], e["action"], e["recipient"], e["priority_from"], e["priority_to"])
+        for e in detail["escalations"]
+    ]
+    assert rows == [
+        ("manual", "raise_priority", "role:branch_manager", "normal", "urgent"),
+        ("manual", "notify", None, "urgent", "urgent"),
+    ]
+    audit = desk.get("/v1/audit?action=ticket.escalate", headers=auth("cora")).json()["items"]
+    mine = [e for e in audit if e["subject_id"] == tid]
+    assert [(e["actor"], e["detail"]["priority"]) for e in mine] == [("sam", "urgent")] * 2
+    assert [e["detail"]["escalations"][0]["trigger"] for e in mine] == ["manual", "manual"]
+    assert mine[0]["detail"]["escalations"][0]["priority"] == "urgent"
 
 
 def test_queues_filter_on_team_and_due_time(desk, auth) -> None:

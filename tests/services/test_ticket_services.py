@@ -1,6 +1,7 @@
 """The ticket services on SQLite and PostgreSQL: the first matching SLA is pinned with its time
-zone and calendar, re-opening is idempotent, tickets without an SLA follow the same rules, the
-workflow's records are idempotent by `seq`, and queues filter on the clock mirror."""
+zone (the branch's or customer's, else the rule's fixed zone) and calendar, re-opening is
+idempotent, tickets without an SLA follow the same rules, the workflow's records are
+idempotent by `seq`, and queues filter on the clock mirror."""
 
 from __future__ import annotations
 
@@ -50,6 +51,26 @@ sla inquiry
   hours around_the_clock
   timezone from customer
   target normal: first_response 4 hours, resolution 3 days
+"""
+
+ZONES = """\
+ruleset desk_zones
+  timezone "Asia/Shanghai"
+  calendar CN
+
+sla card
+  applies to ticket where ticket.category == "card"
+  hours business 09:00 to 18:00
+  timezone "Asia/Urumqi"
+  timezone from branch
+  target normal: first_response 2 business hours
+
+sla fraud
+  applies to ticket where ticket.category == "fraud"
+  hours business 09:00 to 18:00
+  timezone "Asia/Urumqi"
+  timezone from customer
+  target normal: first_response 2 business hours
 """
 
 
@@ -112,6 +133,36 @@ def test_the_first_matching_sla_is_pinned_with_its_zone_and_calendar(factory) ->
         assert other.sla.name == "inquiry" and other.calendar.timezone == "Asia/Hong_Kong"
         none, nothing, _ = tickets.open_ticket(session, SAM, new(id="T3", category="praise"), NOW)
         assert nothing is None and none.sla is None and none.workflow_id is None
+
+
+def test_a_ticket_without_a_known_zone_counts_in_the_rules_fixed_zone(factory) -> None:
+    with session_scope(factory) as session:
+        add_active_version(session, dsl.compile_source(ZONES, "zones.rules").plan, ZONES)
+    cases = {
+        "Z1": new(id="Z1", category="card", branch="ZZ99"),  # a branch with no zone on record
+        "Z2": new(id="Z2", category="card", customer_id="C1"),  # nor a branch of its customer
+        "Z3": new(id="Z3", category="fraud", customer_id="C404"),  # a customer not on file
+        "Z4": new(id="Z4", category="fraud"),  # no customer at all
+        "Z5": new(id="Z5", category="fraud", customer_id="C1"),  # the customer's own zone
+        "Z6": new(id="Z6", branch="ZZ99"),  # `complaint` has no fixed line: the ruleset's zone
+    }
+    with session_scope(factory) as session:
+        opened = {key: tickets.open_ticket(session, SAM, t, NOW)[:2] for key, t in cases.items()}
+        zones = {key: row.timezone for key, (row, _) in opened.items()}
+        assert all(inp.calendar.timezone == row.timezone for row, inp in opened.values())
+        engine = SlaEngine(opened["Z1"][1])
+    engine.start(NOW)
+    # 07:00 in Urumqi: its clock counts from 09:00 there, two hours later than in Shanghai.
+    [first] = engine.view(NOW).clocks
+    assert first.due_at == dt.datetime(2026, 11, 30, 5, 0, tzinfo=dt.UTC)
+    assert zones == {
+        "Z1": "Asia/Urumqi",
+        "Z2": "Asia/Urumqi",
+        "Z3": "Asia/Urumqi",
+        "Z4": "Asia/Urumqi",
+        "Z5": "Asia/Hong_Kong",
+        "Z6": "Asia/Shanghai",
+    }
 
 
 def test_opening_again_is_the_same_ticket(factory) -> None:

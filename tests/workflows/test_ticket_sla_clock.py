@@ -4,6 +4,9 @@ timestamps, pauses, resets, the escalation ladder and the regulatory deadline (n
 The issue's example: a complaint opened at 17:30 on 2026-09-30, the last workday before the
 National Day holiday, with 2 business hours to first response on 09:00-18:00 hours, is due at
 10:30 on 2026-10-08, and its 5-business-day resolution counts the make-up Saturday 2026-10-10.
+Rules other than the shared test SLA (`next_response` and a custom clock, a late `start when`,
+an escalation to the named employee) are compiled here from their own text (`engine_of`), on an
+ordinary week: Monday 2026-11-30 09:00, no holiday before the new year.
 """
 
 from __future__ import annotations
@@ -15,14 +18,46 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from ticket_support import at, cn_calendar, fields, sla, sla_input
 
+import dsl
 from dsl.plan import DurationSpec
 from workflows import ticket_sla_clock as clock
 from workflows.ticket_sla_engine import SlaEngine
 from workflows.ticket_sla_rules import InvalidActionError
-from workflows.ticket_sla_types import TicketAction
+from workflows.ticket_sla_types import ClockState, EscalationRecord, TicketAction
 
 CAL = clock.WorkCalendar(cn_calendar(2026))
 OPENED = at(2026, 9, 30, 17, 30)
+MONDAY = at(2026, 11, 30, 9)  # an ordinary week: Monday 30 November 2026, 09:00
+HEADER = 'ruleset desk_clocks\n  timezone "Asia/Shanghai"\n  calendar CN\n\n'
+CLOCKS = """\
+sla callback
+  applies to ticket where ticket.category == "complaint"
+  hours business 09:00 to 18:00
+  target normal: next_response 4 business hours, callback 4 business hours
+  pause while ticket.status == "waiting_on_customer"
+  escalate
+    on breach of next_response: notify role duty_manager
+    at 50% of callback: notify role team_lead
+    on breach of callback: reassign to role team_lead
+"""
+LATE_START = """\
+sla late
+  applies to ticket where ticket.category == "complaint"
+  hours business 09:00 to 18:00
+  start when ticket.status == "in_progress"
+  target normal: first_response 2 business hours, resolution 5 business days
+  escalate
+    on breach of first_response: reassign to role team_lead
+"""
+TO_EVE = """\
+sla named
+  applies to ticket where ticket.category == "complaint"
+  hours business 09:00 to 18:00
+  target normal: first_response 2 business hours
+  never assign ticket.named_employee
+  escalate
+    on breach of first_response: reassign to user "eve"
+"""
 
 
 def act(name: str, actor: str = "amy", **args) -> TicketAction:
@@ -35,8 +70,31 @@ def engine(opened: dt.datetime = OPENED, **overrides) -> SlaEngine:
     return built
 
 
+def unstarted(sla_text: str, opened: dt.datetime = MONDAY, **overrides) -> SlaEngine:
+    """An engine for the SLA `sla_text` (under HEADER) on a ticket opened at `opened`."""
+    spec = dsl.compile_source(HEADER + sla_text, "desk_clocks.rules").plan.slas[0]
+    inp = sla_input(fields("T1", opened, **overrides), cn_calendar(2026))
+    return SlaEngine(inp.model_copy(update={"sla": spec}))
+
+
+def engine_of(sla_text: str, opened: dt.datetime = MONDAY, **overrides) -> SlaEngine:
+    built = unstarted(sla_text, opened, **overrides)
+    built.start(opened)
+    return built
+
+
+def clock_at(e: SlaEngine, name: str, when: dt.datetime) -> ClockState:
+    return next(c for c in e.view(when).clocks if c.name == name)
+
+
 def due(e: SlaEngine, name: str, when: dt.datetime) -> dt.datetime | None:
-    return next(c.due_at for c in e.view(when).clocks if c.name == name)
+    return clock_at(e, name, when).due_at
+
+
+def fired(e: SlaEngine, when: dt.datetime, name: str) -> list[EscalationRecord]:
+    """The escalations of clock `name` that fire at `when`."""
+    change = e.fire_due(when)
+    return [x for x in change.escalations if x.clock == name] if change else []
 
 
 def test_national_day_example_exact_timestamps():
@@ -211,3 +269,125 @@ def test_due_times_in_a_year_without_holidays_are_flagged():
     )
     weekly_only.start(at(2026, 12, 28, 10))
     assert weekly_only.view(at(2026, 12, 28, 10)).calendar_years_missing == []
+
+
+def test_next_response_runs_from_each_customer_reply_to_the_next_response():
+    e = engine_of(CLOCKS)
+    assert clock_at(e, "next_response", MONDAY).status == "pending"  # nothing to answer yet
+    e.apply(act("acknowledge"), at(2026, 11, 30, 9, 30))
+    assert clock_at(e, "next_response", at(2026, 11, 30, 9, 30)).status == "pending"
+    e.apply(act("wait_on_customer"), at(2026, 11, 30, 10))
+    # The customer's reply (resume) starts a run; it breaches unanswered, escalating once.
+    e.apply(act("resume"), at(2026, 11, 30, 11))
+    first = clock_at(e, "next_response", at(2026, 11, 30, 11))
+    assert (first.status, first.due_at, first.elapsed_seconds) == (
+        "running",
+        at(2026, 11, 30, 15),
+        0,
+    )
+    [late] = fired(e, at(2026, 11, 30, 15), "next_response")
+    assert (late.key, late.trigger, late.recipient) == (
+        "0:next_response:1:0",
+        "on_breach",
+        "role:duty_manager",
+    )
+    assert fired(e, at(2026, 11, 30, 15, 10), "next_response") == []
+    e.apply(act("respond"), at(2026, 11, 30, 15, 30))
+    met_late = clock_at(e, "next_response", at(2026, 11, 30, 16))
+    assert (met_late.status, met_late.breached) == ("met", True)
+    # The next reply restarts it from zero; answered in time, it is met and never escalates.
+    e.apply(act("wait_on_customer"), at(2026, 11, 30, 16))
+    e.apply(act("resume"), at(2026, 12, 1, 10))
+    second = clock_at(e, "next_response", at(2026, 12, 1, 10))
+    assert (second.status, second.due_at, second.breached) == (
+        "running",
+        at(2026, 12, 1, 14),
+        False,
+    )
+    e.apply(act("respond"), at(2026, 12, 1, 11))
+    on_time = clock_at(e, "next_response", at(2026, 12, 1, 14))
+    assert (on_time.status, on_time.due_at, on_time.breached) == ("met", at(2026, 12, 1, 14), False)
+    assert fired(e, at(2026, 12, 1, 14), "next_response") == []
+    # A response is no customer reply: only the third reply starts the next run.
+    e.apply(act("respond"), at(2026, 12, 1, 11, 30))
+    assert clock_at(e, "next_response", at(2026, 12, 1, 12)).status == "met"
+    e.apply(act("wait_on_customer"), at(2026, 12, 1, 11, 30))
+    e.apply(act("resume"), at(2026, 12, 1, 13))
+    [third] = fired(e, at(2026, 12, 1, 17), "next_response")
+    assert third.key == "0:next_response:3:0"  # each run escalates once, under its own key
+
+
+def test_a_custom_clock_runs_from_the_start_to_the_stop_condition():
+    e = engine_of(CLOCKS)
+    callback = clock_at(e, "callback", MONDAY)
+    assert (callback.status, callback.due_at, callback.target_seconds) == (
+        "running",
+        at(2026, 11, 30, 13),
+        4 * 3600,
+    )
+    # Neither acknowledging nor responding meets it; waiting on the customer pauses it.
+    e.apply(act("acknowledge"), at(2026, 11, 30, 9, 30))
+    e.apply(act("respond"), at(2026, 11, 30, 10))
+    assert clock_at(e, "callback", at(2026, 11, 30, 10)).status == "running"
+    e.apply(act("wait_on_customer"), at(2026, 11, 30, 10))
+    assert clock_at(e, "callback", at(2026, 11, 30, 10, 30)).status == "paused"
+    e.apply(act("resume"), at(2026, 11, 30, 11))
+    assert due(e, "callback", at(2026, 11, 30, 11)) == at(2026, 11, 30, 14)
+    [warning] = fired(e, at(2026, 11, 30, 12), "callback")  # 2 of 4 active business hours
+    assert (warning.trigger, warning.recipient) == ("at_percent", "role:team_lead")
+    assert fired(e, at(2026, 11, 30, 13, 59), "callback") == []
+    [breach] = fired(e, at(2026, 11, 30, 14), "callback")
+    assert (breach.key, breach.action, breach.outcome) == ("0:callback:0:2", "reassign", "done")
+    assert (e.state.ticket.assignee, e.state.ticket.assigned_role) == (None, "team_lead")
+    assert clock_at(e, "callback", at(2026, 11, 30, 15)).breached
+    assert fired(e, at(2026, 11, 30, 18), "callback") == []  # once per cycle
+
+    # Met: the stop condition (resolved) ends it before its due time; nothing fires later.
+    met = engine_of(CLOCKS)
+    met.apply(act("resolve"), at(2026, 11, 30, 12))
+    done = clock_at(met, "callback", at(2026, 12, 1, 9))
+    assert (done.status, done.due_at, done.breached) == ("stopped", at(2026, 11, 30, 13), False)
+    assert done.elapsed_seconds == 3 * 3600
+    assert fired(met, at(2026, 12, 1, 9), "callback") == []
+
+
+def test_a_late_start_condition_waits_and_counts_from_when_it_holds():
+    e = unstarted(LATE_START)
+    assert e.start(MONDAY).action == "ticket.sla_waiting"
+    waiting = e.view(at(2026, 11, 30, 13))
+    assert waiting.started_at is None and not waiting.paused
+    assert {(c.status, c.due_at) for c in waiting.clocks} == {("pending", None)}
+    # Waiting counts nothing and nothing is due, however long it lasts.
+    assert e.pending() == [] and e.next_wakeup(MONDAY) is None
+    assert e.fire_due(at(2026, 11, 30, 13)) is None
+    acknowledged = at(2026, 11, 30, 14)
+    e.apply(act("acknowledge"), acknowledged)
+    assert e.state.started_at == acknowledged  # not the opening: no retroactive start
+    resolution = clock_at(e, "resolution", acknowledged)
+    assert (resolution.status, resolution.due_at) == ("running", at(2026, 12, 7, 14))
+    assert resolution.elapsed_seconds == 0
+
+
+@pytest.mark.parametrize("name", ["acknowledge", "respond"])
+def test_the_action_that_starts_a_late_sla_meets_first_response(name: str):
+    e = engine_of(LATE_START)
+    e.apply(act(name), at(2026, 11, 30, 14))
+    assert e.state.first_response_at == at(2026, 11, 30, 14)
+    assert clock_at(e, "first_response", at(2026, 11, 30, 14)).status == "met"
+    assert fired(e, at(2026, 11, 30, 17), "first_response") == []
+
+
+def test_an_escalation_never_reassigns_to_the_named_employee():
+    e = engine_of(TO_EVE, assignee="amy", named_employee="eve")
+    [refused] = fired(e, at(2026, 11, 30, 11), "first_response")
+    assert (refused.action, refused.recipient, refused.outcome) == (
+        "reassign",
+        "eve",
+        "refused_named_employee",
+    )
+    assert (e.state.ticket.assignee, e.state.ticket.assigned_role) == ("amy", None)
+    assert fired(e, at(2026, 11, 30, 12), "first_response") == []  # not retried either
+    # The same rung on a ticket about someone else does hand it to eve.
+    other = engine_of(TO_EVE, assignee="amy", named_employee="bob")
+    [done] = fired(other, at(2026, 11, 30, 11), "first_response")
+    assert done.outcome == "done" and other.state.ticket.assignee == "eve"
