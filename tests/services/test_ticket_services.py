@@ -133,6 +133,15 @@ def test_the_first_matching_sla_is_pinned_with_its_zone_and_calendar(factory) ->
         assert other.sla.name == "inquiry" and other.calendar.timezone == "Asia/Hong_Kong"
         none, nothing, _ = tickets.open_ticket(session, SAM, new(id="T3", category="praise"), NOW)
         assert nothing is None and none.sla is None and none.workflow_id is None
+        # No branch on the ticket: its customer's branch decides the zone.
+        session.add(Customer(
+            id="C2", name="y", kind="retail", status="active", tier="a", level=1,
+            locale="zh_CN", timezone="Asia/Hong_Kong", branch="XJ01", total_assets=0, balance=0,
+            credit_limit=0, balance_growth_90d=0.0,
+        ))  # fmt: skip
+        session.flush()
+        walk_in, _, _ = tickets.open_ticket(session, SAM, new(id="T4", customer_id="C2"), NOW)
+        assert walk_in.sla == "complaint" and walk_in.timezone == "Asia/Urumqi"
 
 
 def test_a_ticket_without_a_known_zone_counts_in_the_rules_fixed_zone(factory) -> None:
