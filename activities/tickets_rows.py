@@ -150,7 +150,7 @@ def notices(
     for e in inserted:
         to = e.recipient
         # A role or team is a queue, not a person: the escalation row and the ticket queue
-        # (`GET /v1/tickets?assigned_role=`) are where it sees the ticket.
+        # (`GET /v1/tickets?escalated_to=role:<name>`, `?assigned_role=`) show it the ticket.
         if e.action != "notify" or not to or to.startswith(("role:", "team:")):
             continue
         session.add(

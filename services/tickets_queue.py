@@ -25,6 +25,7 @@ def list_tickets(
     team: str | None = None,
     assignee: str | None = None,
     assigned_role: str | None = None,
+    escalated_to: str | None = None,
     status: str | None = None,
     breaching_within: dt.timedelta | None = None,
     breached: bool | None = None,
@@ -47,6 +48,13 @@ def list_tickets(
     ):
         if value is not None:
             query = query.where(column == value)
+    if escalated_to is not None:  # a person, `role:<name>` or `team:<name>` it notified
+        query = query.where(
+            sa.exists().where(
+                TicketEscalation.ticket_id == Ticket.id,
+                TicketEscalation.recipient == escalated_to,
+            )
+        )
     if breaching_within is not None:
         query = query.where(
             sa.exists().where(

@@ -91,6 +91,13 @@ def queue(
         str | None,
         Query(max_length=64, description="The role queue an escalation reassigned tickets to."),
     ] = None,
+    escalated_to: Annotated[
+        str | None,
+        Query(
+            max_length=80,
+            description="Tickets an escalation reached: a person, `role:<name>` or `team:<name>`.",
+        ),
+    ] = None,
     status_: Annotated[str | None, Query(alias="status", max_length=32)] = None,
     breaching_within: Annotated[
         int | None,
@@ -106,6 +113,7 @@ def queue(
         team=team,
         assignee=assignee,
         assigned_role=assigned_role,
+        escalated_to=escalated_to,
         status=status_,
         breaching_within=window,
         breached=breached,

@@ -188,6 +188,9 @@ def test_a_manual_escalation_raises_the_priority_and_is_recorded(desk, auth) -> 
     again = post(desk, auth, f"{BASE}/{tid}/escalate", json={})
     assert again.status_code == 200 and again.json()["ticket"]["priority"] == "urgent"
     assert again.json()["sla"]["escalations"] == 2  # escalations by hand count too
+    reached = desk.get(f"{BASE}?escalated_to=role:branch_manager", headers=auth("sam")).json()
+    assert [t["id"] for t in reached["items"]] == [tid]
+    assert desk.get(f"{BASE}?escalated_to=role:nobody", headers=auth("sam")).json()["items"] == []
     unknown = post(desk, auth, f"{BASE}/{tid}/escalate", json={"priority": "critical"})
     assert unknown.status_code == 409 and unknown.json()["code"] == "unknown_priority"
 
