@@ -49,6 +49,11 @@ with workflow.unsafe.imports_passed_through():
         TicketSLAInput,
     )
 
+# Patch markers of engine changes that alter the commands a ticket issues (see the replay
+# histories ticket_*_v1.json, recorded before each change).
+NAMED_EMPLOYEE_ACTS = "named-employee-may-not-act"  # no action at all by the named employee
+LATE_START_MEETS = "late-start-meets-first-response"  # the starting action meets it
+
 
 @workflow.defn(name=WORKFLOW)
 class TicketSLAWorkflow:
@@ -93,6 +98,9 @@ class TicketSLAWorkflow:
     def act(self, action: TicketAction) -> SlaState:
         """Apply one ticket action and answer the SLA state after it (recorded in order)."""
         now = workflow.now()
+        legacy = self._engine.legacy
+        legacy.named_employee = not workflow.patched(NAMED_EMPLOYEE_ACTS)
+        legacy.late_start = not workflow.patched(LATE_START_MEETS)
         try:
             change = self._engine.apply(action, now)
         except InvalidActionError as exc:  # defensive: the validator ran on the same state

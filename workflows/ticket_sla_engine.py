@@ -36,6 +36,14 @@ from workflows.ticket_sla_types import (
 FIRST, NEXT = "first_response", "next_response"
 
 
+class Legacy:
+    """Behaviours of earlier engine versions, for replaying tickets started under them (the
+    workflow sets these from `workflow.patched`; everything else runs the current rules)."""
+
+    named_employee = False  # the named employee was only kept from being assigned
+    late_start = False  # the action that started a late SLA did not meet first_response
+
+
 class SlaEngine(Ladder):
     def __init__(self, inp: TicketSLAInput) -> None:
         super().__init__(inp)
@@ -43,6 +51,7 @@ class SlaEngine(Ladder):
         self.reopen_window = inp.reopen_window
         state = inp.state or EngineState(ticket=inp.ticket)
         self.state = state.model_copy(deep=True)
+        self.legacy = Legacy()
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self, at: dt.datetime) -> Change:
@@ -54,12 +63,16 @@ class SlaEngine(Ladder):
             sla=self.sla.name,
         )
 
-    def check(self, action: TicketAction, at: dt.datetime) -> None:
+    def check(
+        self, action: TicketAction, at: dt.datetime, *, legacy_named_employee: bool = False
+    ) -> None:
         """Raise InvalidActionError unless `action` applies now (the update's validator)."""
         st = self.state
         if st.cancelled or st.closed:
             raise rules.InvalidActionError("closed", "the ticket's SLA has ended")
-        rules.check(action, st.ticket, self.sla.never_assign)
+        rules.check(
+            action, st.ticket, self.sla.never_assign, legacy_named_employee=legacy_named_employee
+        )
         if (
             action.action == "escalate"
             and action.priority
@@ -71,7 +84,7 @@ class SlaEngine(Ladder):
 
     def apply(self, action: TicketAction, at: dt.datetime) -> Change:
         """Carry out a checked action at `at`."""
-        self.check(action, at)
+        self.check(action, at, legacy_named_employee=self.legacy.named_employee)
         st, ticket, name = self.state, self.state.ticket, action.action
         change = Change(f"ticket.{name}", action.actor, status_before=ticket.status)
         priority = ticket.priority
@@ -79,8 +92,8 @@ class SlaEngine(Ladder):
         if target is not None:
             change.detail["to"] = target
         if name in ("acknowledge", "respond"):
-            if st.started_at is None:  # this very action may meet a late `start when`: the
-                self._settle(at)  # clocks start now, and the response meets them at once
+            if st.started_at is None and not self.legacy.late_start:
+                self._settle(at)  # a late `start when` may hold now: start, then meet at once
             st.first_response_at = st.first_response_at or at
             self._meet(FIRST, at)
             self._meet(NEXT, at)

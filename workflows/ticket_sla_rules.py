@@ -56,19 +56,34 @@ def forbidden_handlers(ticket: TicketFields, never_assign: str | None) -> set[st
     return banned
 
 
-def check(action: TicketAction, ticket: TicketFields, never_assign: str | None = None) -> None:
-    """Raise InvalidActionError unless `action` applies to `ticket` now."""
+def check(
+    action: TicketAction,
+    ticket: TicketFields,
+    never_assign: str | None = None,
+    *,
+    legacy_named_employee: bool = False,
+) -> None:
+    """Raise InvalidActionError unless `action` applies to `ticket` now.
+
+    `legacy_named_employee` replays workflows from before the rule covered every action: then
+    the named employee was only kept from being assigned (acknowledging unassigned, reassign).
+    """
     allowed, _ = TRANSITIONS[action.action]
     if ticket.status not in allowed:
         raise InvalidActionError(
             "invalid_status", f"cannot {action.action} a ticket that is {ticket.status}"
         )
     banned = forbidden_handlers(ticket, never_assign)
-    # Not only assignment: the employee a complaint names must not reply to, pause, extend or
-    # close the complaint about themselves either.
-    if action.actor in banned:
+    # Not only assignment: the employee a complaint names must not reply to, pause, extend,
+    # hand away, withdraw or close the complaint about themselves either.
+    if action.actor in banned and not legacy_named_employee:
         raise InvalidActionError(
             "named_employee", "the employee the ticket names may not act on it"
+        )
+    legacy_acknowledge = action.action == "acknowledge" and ticket.assignee is None
+    if legacy_named_employee and legacy_acknowledge and action.actor in banned:
+        raise InvalidActionError(
+            "named_employee", "the employee the ticket names may not handle it"
         )
     if action.action == "reassign":
         if not (action.assignee or action.role or action.team):

@@ -5,7 +5,10 @@ commands the workflow issues would break tickets in flight. Every history in
 tests/workflows/histories/ticket_*.json must replay with the current code, and so must a
 history recorded by this very run; `ticket_incompatible.json` was recorded from an older
 workflow that recorded its start in two steps and must fail with a nondeterminism error: the
-proof that replay catches such a change (which then goes behind `workflow.patched`). Re-record
+proof that replay catches such a change (which then goes behind `workflow.patched`).
+`ticket_named_employee_acts_v1.json` and `ticket_late_start_v1.json` were recorded before the
+two patched engine changes (the named employee may take no action; the action that starts a
+late SLA meets first response): they replay only through the old branches. Re-record
 after an intended, patched change with
 
     .venv/bin/python -m pytest tests/workflows/test_replay_ticket.py --update-goldens
