@@ -24,6 +24,8 @@ from store.service_desk import TicketClock, TicketEscalation, TicketExtension
 from store.work import Task, Ticket
 from workflows.ticket_sla_types import ClockState, EscalationRecord, TicketRecord
 
+ASSIGNEE_MAX = Task.__table__.c.assignee.type.length  # a person's name fits; longer: a queue
+
 
 def lock(session: Session, ticket_id: str) -> Ticket:
     """The ticket row, locked for this transaction; non-retryable error when it is missing."""
@@ -149,9 +151,9 @@ def notices(
     """A task (`GET /v1/tasks`) for each person an escalation just notified."""
     for e in inserted:
         to = e.recipient
-        # A role or team is a queue, not a person: the escalation row and the ticket queue
-        # (`GET /v1/tickets?escalated_to=role:<name>`, `?assigned_role=`) show it the ticket.
-        if e.action != "notify" or not to or to.startswith(("role:", "team:")):
+        # A role, team or team manager (`kind:name`) is a queue, not a person: the escalation
+        # row and the ticket queue (`GET /v1/tickets?escalated_to=`) show it the ticket.
+        if e.action != "notify" or not to or ":" in to or len(to) > ASSIGNEE_MAX:
             continue
         session.add(
             Task(

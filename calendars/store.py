@@ -161,7 +161,8 @@ def parse_file(text: str) -> dict[int, YearData]:
                     item = item if isinstance(item, Mapping) else {"date": item}
                     entries.append((str(item["date"]), kind, item.get("name")))
         else:
-            for number, line in enumerate(csv.reader(io.StringIO(stripped)), 1):
+            skipped = text[: len(text) - len(text.lstrip())].count("\n")  # leading blank lines
+            for number, line in enumerate(csv.reader(io.StringIO(stripped)), 1 + skipped):
                 if not line or line[0].strip().startswith("#") or line[0].strip() == "date":
                     continue
                 if len(line) < 2:  # a missing kind, or another separator (Excel's `;`)

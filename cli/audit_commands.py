@@ -41,7 +41,8 @@ def verify(
         raise typer.Exit(1)
     typer.echo(f"audit chain ok: {result.checked} entries verified")
     # Kept outside the database, the head catches a later removal of the newest entries.
-    typer.echo(f"head (next --anchor): {result.head_seq}:{result.head_hash}")
+    if result.head_seq:  # an empty chain has no entry to anchor to yet
+        typer.echo(f"head (next --anchor): {result.head_seq}:{result.head_hash}")
 
 
 def _anchor(text: str) -> audit.Anchor:

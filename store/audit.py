@@ -150,25 +150,27 @@ def verify(
     session: Session, *, page_size: int = 1000, anchor: Anchor | None = None
 ) -> VerifyResult:
     """Walk the whole chain in seq order and report the first broken link; with `anchor`,
-    also that the anchored entry is still there, unchanged."""
+    also that the anchored entry is still there, unchanged. The head is the last entry that
+    verified (on a break too); keep it as the next anchor only when the chain is ok."""
     expected_seq, prev_hash, checked = 1, GENESIS_HASH, 0
+
+    def broken(seq: int, reason: str) -> VerifyResult:
+        return VerifyResult(False, checked, seq, reason, expected_seq - 1, prev_hash)
+
     for row in _pages(session, page_size):
         if row.seq != expected_seq:
-            reason = f"entry {expected_seq} is missing (next entry is {row.seq})"
-            return VerifyResult(False, checked, expected_seq, reason)
+            missing = f"entry {expected_seq} is missing (next entry is {row.seq})"
+            return broken(expected_seq, missing)
         if row.prev_hash != prev_hash:
-            reason = f"entry {row.seq} does not link to entry {row.seq - 1}"
-            return VerifyResult(False, checked, row.seq, reason)
+            return broken(row.seq, f"entry {row.seq} does not link to entry {row.seq - 1}")
         if _hash(_record(row)) != row.hash:
-            reason = f"entry {row.seq} content does not match its hash"
-            return VerifyResult(False, checked, row.seq, reason)
+            return broken(row.seq, f"entry {row.seq} content does not match its hash")
         if anchor is not None and row.seq == anchor.seq and row.hash != anchor.hash:
-            reason = f"entry {row.seq} is not the anchored one (its hash differs)"
-            return VerifyResult(False, checked, row.seq, reason)
+            return broken(row.seq, f"entry {row.seq} is not the anchored one (its hash differs)")
         expected_seq, prev_hash, checked = row.seq + 1, row.hash, checked + 1
     if anchor is not None and anchor.seq >= expected_seq:
-        reason = f"entry {anchor.seq} was anchored but the chain ends at {expected_seq - 1}"
-        return VerifyResult(False, checked, expected_seq, reason, expected_seq - 1, prev_hash)
+        end = expected_seq - 1
+        return broken(expected_seq, f"entry {anchor.seq} was anchored but the chain ends at {end}")
     return VerifyResult(True, checked, head_seq=expected_seq - 1, head_hash=prev_hash)
 
 

@@ -146,5 +146,6 @@ class EngineView:
         times = [t for t in due if t is not None]
         if not known or not times:
             return []
-        first, last = min(at, *times).year, max(at, *times).year
+        zone = self.cal.zone  # the calendar's years are local: 31 Dec 20:00 UTC is 1 Jan here
+        first, last = min(at, *times).astimezone(zone).year, max(at, *times).astimezone(zone).year
         return [year for year in range(first, last + 1) if year not in known]

@@ -155,6 +155,7 @@ def test_an_anchor_with_another_hash_is_reported_at_its_seq(session_factory) -> 
     result = verify(session_factory, anchor=audit.Anchor(2, "e" * 64))
     assert (result.ok, result.first_broken_seq, result.checked) == (False, 2, 1)
     assert "anchored" in result.reason
+    assert result.head_seq == 1  # the last entry that verified, not the genesis
 
 
 def test_seq_is_unique(session_factory) -> None:
