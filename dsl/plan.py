@@ -12,7 +12,7 @@ import hashlib
 import json
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 from dsl.expr import Expr
 
@@ -128,6 +128,15 @@ class ScheduleSpec(_Plan):
     # A daily audience that tests a customer date (`is today`) runs on each customer's clock:
     # their local date, sent at `at` in their zone (dsl.local_time).
     local_time: bool = False
+
+    @model_serializer(mode="wrap")
+    def _without_default_local_time(self, handler: SerializerFunctionWrapHandler) -> dict:
+        # Written only when true: plans sealed before the field existed keep their hash, so
+        # an approved version still activates and a rollback still finds its plan intact.
+        data = handler(self)
+        if not self.local_time:
+            data.pop("local_time", None)
+        return data
 
 
 class CampaignSpec(_Plan):

@@ -99,3 +99,13 @@ def test_every_plan_golden_belongs_to_a_ruleset(update_goldens: bool) -> None:
             (GOLDEN / name).unlink()
         return
     assert not stale, f"plan goldens without a ruleset: {sorted(stale)}"
+
+
+def test_a_plan_sealed_by_an_earlier_compiler_keeps_its_hash() -> None:
+    """Stored plans are re-checked against their approved hash at activation and rollback: a
+    field added since (here `local_time`, false for this plan's schedules) must not change it."""
+    sealed = ROOT / "tests/dsl/fixtures/retail_engagement_sealed_before_local_time.plan.json"
+    stored = json.loads(sealed.read_text(encoding="utf-8"))
+    plan = Plan.model_validate(stored)
+    assert plan.compute_hash() == stored["hash"]
+    assert content_hash(plan.model_dump(mode="json", exclude={"hash"})) == stored["hash"]
