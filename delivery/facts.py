@@ -54,6 +54,15 @@ def load_consents(session: Session, ids: Sequence[str]) -> dict[str, dict]:
     return result
 
 
+# A message counts against caps from when it went out: one deferred to the customer's local
+# time (up to a day) or past quiet hours must not fall out of a 1-day cap as it is sent.
+MAX_DEFERRAL = timedelta(days=3)  # the longest a row waits between creation and sending
+
+
+def _counted_at() -> sa.ColumnElement:
+    return sa.func.coalesce(Message.sent_at, Message.created_at)
+
+
 def cap_counts(session: Session, ids: Sequence[str], caps: list[Cap], *, rule: RuleRef,
                policy_category: str | None, now: datetime) -> dict[str, list[int]]:  # fmt: skip
     """customer id -> one count per cap: messages sent or pending inside each cap's window."""
@@ -66,14 +75,14 @@ def cap_counts(session: Session, ids: Sequence[str], caps: list[Cap], *, rule: R
             match = Message.category == (policy_category or rule.category)
         else:
             match = sa.and_(Message.ruleset == rule.ruleset, Message.rule == rule.rule)
-        hit = sa.and_(match, Message.status.in_(COUNTED), Message.created_at >= since)
+        hit = sa.and_(match, Message.status.in_(COUNTED), _counted_at() >= since)
         columns.append(sa.func.sum(sa.case((hit, 1), else_=0)))
     oldest = now - timedelta(seconds=max(cap.seconds for cap in caps))
     # The status test stays inside the CASE: in WHERE, a planner with stale statistics picks
     # the status index and scans every sent message ever, instead of these customers' rows.
     query = (
         sa.select(Message.customer_id, *columns)
-        .where(Message.customer_id.in_(ids), Message.created_at >= oldest)
+        .where(Message.customer_id.in_(ids), Message.created_at >= oldest - MAX_DEFERRAL)
         .group_by(Message.customer_id)
     )
     return {row[0]: [int(n or 0) for n in row[1:]] for row in session.execute(query)}

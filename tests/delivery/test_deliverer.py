@@ -13,6 +13,7 @@ from delivery_samples import MARKETING, NOON, REPO, RULE, SERVICE_RULE, SMS
 from delivery.channels import Channels
 from delivery.deliverer import Deliverer
 from delivery.templates import Renderer
+from dsl.local_time import LocalRun
 from dsl.plan import CapSpec, DurationSpec, PolicySpec, SendStep
 from store.event import Event
 from store.outbox import ContactDecision, Message
@@ -230,3 +231,27 @@ def test_transient_failures_retry_in_place(deliverer, add_customers, gateway, fa
     gateway.fail_next(failures, 503)  # two retries are configured
     assert send(deliverer, ids).sent == 3
     assert len(gateway.received) == 3
+
+
+def test_a_greeting_sent_at_the_customers_local_time_counts_from_its_send(
+    deliverer, add_customers, gateway
+):
+    (tokyo,) = add_customers(1, timezone="Asia/Tokyo")
+    daily = CapSpec(count=1, unit="messages", per="customer",
+                    window=DurationSpec(amount=1, unit="day"))  # fmt: skip
+    policy = MARKETING.model_copy(update={"caps": [daily]})
+    local = LocalRun.of(NOON, "09:00", "Asia/Shanghai")
+    slot = local.slot("Asia/Tokyo")  # 09:00 in Tokyo the next day, ~22 hours on
+
+    def greet(now):
+        return deliverer.send(rule=RULE, root_run_id=RUN, step=SMS, customer_ids=[tokyo],
+                              policy=policy, caps=[], now=now, local=local)  # fmt: skip
+
+    assert greet(NOON).deferred == {tokyo: slot.isoformat()}
+    assert greet(slot).sent == 1
+    # Two hours after the greeting went out (a day after its row was made) the cap still holds.
+    later = slot + timedelta(hours=2)
+    other = send(deliverer, [tokyo], rule=RULE.model_copy(update={"rule": "promo2"}),
+                 run="campaign:retail:promo2:1", policy=policy, now=later)  # fmt: skip
+    assert (other.sent, other.suppressed) == (0, 1)
+    assert len(gateway.received) == 1
