@@ -125,6 +125,8 @@ class Deliverer:
                                  policy_category=policy.category if policy else None)  # fmt: skip
         facts = bulk.build_facts(customers, consents, counts, needed, page.step.channel,
                                  len(gate.caps))  # fmt: skip
+        for cid in page.existing_ids:  # deferred rows now due have waited for their slot
+            facts[cid].waited = True
         page.extra = bulk.load_event_context(session, event_id)
         for cid in to_gate:
             self.composer.decide(page, gate.decide(facts[cid]), customers.get(cid), facts[cid])

@@ -11,7 +11,8 @@ checks run in a fixed order and the first that fails is the recorded reason:
 3. frequency caps (`frequency_cap` for the policy's, counted over every rule of the policy's
    category, so service messages never use up marketing caps; `rule_cap` for the rule's own);
 4. a local-time campaign (`dsl.local_time`): the send waits for the schedule's time on the
-   customer's own clock (`local_time`);
+   customer's own clock (`local_time`), and is dropped once their local date is over
+   (`local_date_passed`: a birthday greeting a day late is worse than none);
 5. quiet hours in the customer's time zone: the send is deferred to the window's opening.
 
 Service messages need no marketing consent and ignore do-not-disturb (a repayment notice is
@@ -59,6 +60,7 @@ class Facts:
     do_not_disturb: bool = False
     consents: dict[tuple[str, str], ConsentRow] = field(default_factory=dict)
     cap_counts: list[int] = field(default_factory=list)  # aligned with the gate's caps
+    waited: bool = False  # a deferred send now due: its local-time slot has come already
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,10 +167,9 @@ class ContactGate:
                 reason = "frequency_cap" if cap.scope == "policy" else "rule_cap"
                 return Verdict(Decision.SUPPRESSED, reason, f"{cap.label} (has {count})")
         if self.local is not None:
-            slot = self.local.slot(facts.timezone)
-            if slot > self.now:
-                detail = f"{self.local.at:%H:%M} {facts.timezone}"
-                return Verdict(Decision.DEFERRED, "local_time", detail, slot)
+            verdict = self._local_time(facts)
+            if verdict is not None:
+                return verdict
         policy = self.policy
         if policy is not None and policy.quiet_start and policy.quiet_end:
             due = quiet_until(self.now, facts.timezone, policy.quiet_start, policy.quiet_end)
@@ -176,6 +177,22 @@ class ContactGate:
                 detail = f"quiet {policy.quiet_start}-{policy.quiet_end} {facts.timezone}"
                 return Verdict(Decision.DEFERRED, "quiet_hours", detail, due)
         return Verdict(Decision.SENT)
+
+    def _local_time(self, facts: Facts) -> Verdict | None:
+        """Wait for the customer's slot; past their local date (a run paused overnight, a
+        night-time schedule pushed past quiet hours) a birthday greeting is late: drop it."""
+        assert self.local is not None
+        # A due row keeps the slot it was given: a customer who moved zones since is not
+        # deferred again to a slot on another date (and greeted twice).
+        if not facts.waited:
+            slot = self.local.slot(facts.timezone)
+            if slot > self.now:
+                detail = f"{self.local.at:%H:%M} {facts.timezone}"
+                return Verdict(Decision.DEFERRED, "local_time", detail, slot)
+        served = self.local.local_date(facts.timezone)
+        if self.now.astimezone(zone(facts.timezone)).date() > served:
+            return Verdict(Decision.SUPPRESSED, "local_date_passed", f"{served} {facts.timezone}")
+        return None
 
     def _consent(self, facts: Facts) -> Verdict | None:
         rows = [facts.consents.get((ch, "marketing")) for ch in (self.channel, "all")]

@@ -9,12 +9,18 @@ every zone Z, the local date D + shift(Z), and sends to Z at the schedule's time
 day), computed from *standard* offsets so it never changes with daylight saving: the runs of
 consecutive home dates give every zone consecutive local dates, so nobody is skipped or greeted
 twice when clocks change. The slot itself is the real local time (DST-aware); only where a zone
-shares the home zone's standard offset but not its daylight saving can it fall up to an hour
-before the run fires, and is then sent when the run starts.
+shares the home zone's standard offset but not its daylight saving can it fall before the run
+fires (by that saving: an hour, two for Antarctica/Troll), and is then sent when the run starts.
+Two edges stay: a zone whose *standard* offset changes by law shifts differently from one year
+to the next, so on that 1 January one of its dates is served twice or not at all (a rule cap
+such as `at_most once per customer per 360 days` absorbs the double); and a customer who moves
+between zones in the hours between selection and slot is sent at the slot chosen for them
+(the gate keeps a due row's slot), which may fall on another local date in their new zone,
+where the next run can choose them again (the same rule cap absorbs that).
 
 The audience SQL groups zones by shift (`zone_shifts`, each group's `today` = D + shift); the
 contact gate defers each send to its slot (`LocalRun.slot`). Unknown zone names count as the
-home zone, as in the gate's own fallback.
+home zone.
 """
 
 from __future__ import annotations
@@ -42,7 +48,8 @@ class LocalRun:
         return cls(as_of.astimezone(ZoneInfo(home)).date(), time(hours, minutes), home)
 
     def shift(self, zone: str | None) -> int:
-        """Days from the home date to `zone`'s local date in this run: -1, 0 or 1."""
+        """Days from the home date to `zone`'s local date in this run (-1 to +2: a home at
+        UTC-12 and a zone at UTC+14 are 26 hours apart)."""
         return _shift(self.home, _known(zone, self.home), self.day.year)
 
     def local_date(self, zone: str | None) -> date:
@@ -71,13 +78,17 @@ def _zone_names() -> frozenset[str]:
 
 @cache
 def _standard_minutes(zone: str, year: int) -> int:
-    """The zone's standard UTC offset in minutes (daylight saving taken out), mid-January."""
-    try:
-        probe = datetime(year, 1, 15, 12, tzinfo=ZoneInfo(zone))
-    except (ZoneInfoNotFoundError, ValueError):
-        return 0
-    offset, saving = probe.utcoffset() or timedelta(), probe.dst() or timedelta()
-    return int((offset - saving).total_seconds() // 60)
+    """The zone's standard UTC offset in minutes: the smaller of its January and July offsets
+    (daylight saving moves clocks forward in either hemisphere; Ireland's "winter time" is
+    the negative saving the tz database records, and this reads it as GMT all the same)."""
+    offsets = []
+    for month in (1, 7):
+        try:
+            probe = datetime(year, month, 15, 12, tzinfo=ZoneInfo(zone))
+        except (ZoneInfoNotFoundError, ValueError):
+            return 0
+        offsets.append((probe.utcoffset() or timedelta()).total_seconds() // 60)
+    return int(min(offsets))
 
 
 @cache

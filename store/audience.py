@@ -43,5 +43,5 @@ def campaign_clause(campaign: CampaignSpec, timezone: str, as_of: datetime) -> s
             zones = Customer.timezone.in_(sorted(names))
         today = run.day + shift * DAY
         audience = to_clause(campaign.audience, customer_sql_schema(), now=as_of, today=today)
-        parts.append(sa.and_(zones, audience))
+        parts.append(sa.and_(audience, zones))  # the date test first: it is the selective one
     return sa.or_(*parts)

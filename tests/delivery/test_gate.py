@@ -137,6 +137,25 @@ def test_a_local_time_send_waits_for_nine_on_the_customers_clock():
     assert refused.reason == "no_consent"
 
 
+def test_a_local_time_send_keeps_its_slot_and_is_dropped_once_the_day_is_over():
+    local = LocalRun.of(NOW - timedelta(hours=1), "09:00", "Asia/Shanghai")  # 1 June's run
+
+    def gate_at(now):
+        return ContactGate(channel="sms", category="marketing", policy=POLICY, caps=[], now=now,
+                           local=local)  # fmt: skip
+
+    # Chosen at Urumqi's 09:00, moved to Tokyo since: the due row goes out at the slot it was
+    # given, not deferred again to Tokyo's 09:00 of the next day.
+    due = local.slot("Asia/Urumqi")
+    assert gate_at(due).decide(facts(timezone="Asia/Tokyo")).reason == "local_time"
+    moved = facts(timezone="Asia/Tokyo", waited=True)
+    assert gate_at(due).decide(moved).decision is Decision.SENT
+    # Past the customer's local date (a run paused overnight): too late for a birthday.
+    late = gate_at(utc("2026-06-02T00:30-04:00")).decide(facts(timezone="America/New_York"))
+    assert (late.decision, late.reason) == (Decision.SUPPRESSED, "local_date_passed")
+    assert late.detail == "2026-06-01 America/New_York"
+
+
 def test_caps_for_exempts_service_sends_from_marketing_policies():
     week = CapSpec(count=3, unit="messages", per="customer",
                    window=DurationSpec(amount=7, unit="day"))  # fmt: skip

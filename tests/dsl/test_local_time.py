@@ -80,3 +80,21 @@ def test_zone_groups_cover_every_zone_once_and_home_is_group_zero() -> None:
     assert HOME in groups[0]
     assert "Asia/Tokyo" in groups[1]
     assert set(groups) <= {-1, 0, 1}
+
+
+@pytest.mark.parametrize(
+    ("home", "zone", "shift"),
+    [
+        # Ireland records GMT as "negative saving" in winter: still the same day as London.
+        ("Europe/London", "Europe/Dublin", 0),
+        ("Europe/Dublin", "Europe/London", 0),
+        # Southern summer in January: Auckland's standard offset is +12, not +13.
+        ("Asia/Shanghai", "Pacific/Auckland", 1),
+        ("Australia/Sydney", "Asia/Shanghai", 0),
+        # 25 hours apart: Pago Pago's 09:00 comes before Kiritimati's of two days later.
+        ("Pacific/Pago_Pago", "Pacific/Kiritimati", 2),
+    ],
+)
+def test_shifts_come_from_standard_offsets(home, zone, shift) -> None:
+    for day in (date(2026, 1, 10), date(2026, 7, 10)):  # the same in both seasons
+        assert run_of(day, home).shift(zone) == shift, (home, zone, day)
