@@ -75,11 +75,18 @@ def calendar(spec: PlanSchedule) -> ScheduleSpec:
         fields["day_of_week"] = [ScheduleRange(_DOW[d]) for d in spec.weekdays]
     elif spec.kind == "monthly":  # months without that day (31st) are skipped by Temporal
         fields["day_of_month"] = [ScheduleRange(spec.day_of_month or 1)]
-    comment = f"{spec.kind} at {spec.at} {spec.timezone}"
+    comment = describe(spec)
     return ScheduleSpec(
         calendars=[ScheduleCalendarSpec(**fields, comment=comment)],
         time_zone_name=spec.timezone,
     )
+
+
+def describe(spec: PlanSchedule) -> str:
+    """The schedule as people read it: "daily at 09:00 Asia/Shanghai"."""
+    if spec.local_time:
+        return f"{spec.kind} at {spec.at} in each customer's zone (run from {spec.timezone})"
+    return f"{spec.kind} at {spec.at} {spec.timezone}"
 
 
 def fingerprint(plan: Plan, version: int, task_queue: str, catchup_s: int) -> str:

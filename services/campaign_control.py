@@ -31,6 +31,7 @@ from services.errors import ConflictError
 
 WORKFLOW = "CampaignRunWorkflow"
 QUERY_TIMEOUT = timedelta(seconds=2)  # a run whose worker is down answers no query
+RETRIGGER_GUARD = timedelta(seconds=60)  # a local-time trigger this soon after a fire: a repeat
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
@@ -130,11 +131,10 @@ async def control(client: Client, campaign: ActiveCampaign, action: str, note: s
     handle = client.get_schedule_handle(campaign.schedule_id)
     scheduled = campaign.spec.schedule is not None
     if action == "trigger":
-        if not scheduled or await _describe_schedule(client, campaign) is None:
+        described = await _describe_schedule(client, campaign) if scheduled else None
+        if described is None:
             raise ConflictError(f"{campaign.id} has no schedule to trigger; use start")
-        # SKIP: a trigger while a run is in flight (a double click) does not queue a second.
-        await handle.trigger(overlap=ScheduleOverlapPolicy.SKIP)
-        return {"schedule": "triggered", "signalled": []}
+        return {"schedule": await _trigger(handle, campaign, described), "signalled": []}
     result: dict[str, Any] = {"schedule": None, "signalled": []}
     if action in ("pause", "resume") and scheduled:
         try:
@@ -145,6 +145,22 @@ async def control(client: Client, campaign: ActiveCampaign, action: str, note: s
                 raise
     result["signalled"] = await _signal_all(client, await running_runs(client, campaign), action)
     return result
+
+
+async def _trigger(handle: Any, campaign: ActiveCampaign, described: Any) -> str:
+    """Fire the schedule now, once: "triggered", or why it did not fire again."""
+    schedule = campaign.spec.schedule
+    if schedule is None or not schedule.local_time:
+        # SKIP: a trigger while a run is in flight (a double click) does not queue a second.
+        await handle.trigger(overlap=ScheduleOverlapPolicy.SKIP)
+        return "triggered"
+    # A local-time run lives until its last zone's slot, most of a day: SKIP would make the
+    # trigger a silent no-op. Overlap is allowed, and a double click is caught by age instead.
+    now = datetime.now(UTC)
+    if any(now - a.started_at < RETRIGGER_GUARD for a in described.info.recent_actions):
+        return "already triggered"
+    await handle.trigger(overlap=ScheduleOverlapPolicy.ALLOW_ALL)
+    return "triggered"
 
 
 async def _progress(client: Client, workflow_id: str) -> Any:

@@ -23,6 +23,7 @@ from api.params import Limit, Offset, offset_page
 from api.permissions import allow
 from api.problems import responses
 from api.schemas import Page
+from runtime import schedules
 from runtime.temporal_client import TemporalUnavailableError
 from services import campaign_control, campaigns
 from services.actor import Actor
@@ -74,7 +75,7 @@ class RunStarted(BaseModel):
 
 class ControlResult(BaseModel):
     action: str
-    schedule: str | None  # paused | active | triggered; null when the campaign has none
+    schedule: str | None  # paused | active | triggered | already triggered; null: none
     signalled: list[str]  # running runs that received the signal
 
 
@@ -100,7 +101,7 @@ def _summary(c: campaigns.ActiveCampaign, state: str) -> dict[str, Any]:
     return {"id": c.id, "ruleset": c.plan.ruleset, "campaign": c.spec.name,
             "title": c.spec.title, "category": c.spec.category, "version": c.version,
             "plan_hash": c.plan.hash, "state": state,
-            "schedule": f"{s.kind} at {s.at} {s.timezone}" if s else None}  # fmt: skip
+            "schedule": schedules.describe(s) if s else None}  # fmt: skip
 
 
 @router.get("", response_model=Page[CampaignSummary])

@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -25,7 +25,7 @@ from api.app import create_app
 from config.settings import Settings
 from delivery.deliverer import Deliverer
 from runtime.temporal_client import connect
-from services import demo
+from services import campaign_control, demo
 from store.outbox import Message
 from store.session import make_engine, make_session_factory
 from workflows.campaign_run import CampaignRunWorkflow
@@ -42,6 +42,12 @@ campaign statement
 
 campaign manual_only
   audience customers where customer.total_assets >= 50_000
+  category service
+  send push "monthly_statement_push"
+
+campaign anniversary
+  audience customers where customer.opened_on is today
+  schedule daily at 09:00
   category service
   send push "monthly_statement_push"
 """
@@ -117,10 +123,12 @@ def _get(client, auth, url, who="mia") -> dict:
 
 def test_activation_creates_schedules_and_the_list_shows_them(shop, auth, name, statement):
     listed = poll(lambda: _get(shop, auth, BASE, "cora"),
-                  lambda r: r["items"] and r["items"][1]["state"] == "scheduled")  # fmt: skip
+                  lambda r: r["items"] and r["items"][2]["state"] == "scheduled")  # fmt: skip
     by_id = {item["id"]: item for item in listed["items"]}
-    assert list(by_id) == [f"{name}.manual_only", f"{name}.statement"]
+    assert list(by_id) == [f"{name}.anniversary", f"{name}.manual_only", f"{name}.statement"]
     assert by_id[f"{name}.statement"]["schedule"] == "monthly at 09:00 Asia/Shanghai"
+    anniversary = by_id[f"{name}.anniversary"]["schedule"]
+    assert anniversary == "daily at 09:00 in each customer's zone (run from Asia/Shanghai)"
     assert by_id[f"{name}.manual_only"]["state"] == "unscheduled"
     detail = _get(shop, auth, statement)
     assert detail["state"] == "scheduled" and detail["version"] == 1
@@ -225,3 +233,20 @@ def test_without_temporal_lists_degrade_and_control_is_503(shop, auth, settings,
         assert response.status_code == 503
         assert response.headers["content-type"] == "application/problem+json"
         assert _get(client, auth, f"{statement}/audience")["count"] == 60
+
+
+def test_a_local_time_campaign_triggers_while_its_day_long_run_waits(
+    shop, auth, name, monkeypatch
+) -> None:
+    # No worker: each run stays in flight, as a local-time run does for most of its day.
+    url = f"{BASE}/{name}.anniversary"
+    poll(lambda: _get(shop, auth, url), lambda r: r["state"] == "scheduled")
+    assert shop.post(f"{url}/trigger", headers=auth("ada")).json()["schedule"] == "triggered"
+    first = poll(lambda: _get(shop, auth, url), lambda r: len(r["running"]) == 1)
+    again = shop.post(f"{url}/trigger", headers=auth("ada")).json()
+    assert again["schedule"] == "already triggered"  # a double click fires once
+    monkeypatch.setattr(campaign_control, "RETRIGGER_GUARD", timedelta(0))
+    # Later on, a trigger runs even though the first run still waits (SKIP would drop it).
+    assert shop.post(f"{url}/trigger", headers=auth("ada")).json()["schedule"] == "triggered"
+    both = poll(lambda: _get(shop, auth, url), lambda r: len(r["running"]) == 2)
+    assert first["running"][0]["workflow_id"] in {r["workflow_id"] for r in both["running"]}
