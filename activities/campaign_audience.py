@@ -78,7 +78,7 @@ def _window_seconds(duration: DurationSpec) -> int:
 
 def _deferred_filter(request: DeferredRequest) -> list[sa.ColumnElement[bool]]:
     where = [
-        Message.status == MessageStatus.DEFERRED,  # indexed, and few rows at any time
+        Message.status == MessageStatus.DEFERRED,  # partial indexes ix_message_deferred_*
         Message.workflow_id == request.audience.root_run_id,
     ]
     audience = request.audience

@@ -36,9 +36,20 @@ class Decision(enum.StrEnum):
     DEFERRED = "deferred"
 
 
+_DEFERRED_ONLY = sa.text("status = 'deferred'")
+
+
 class Message(Base):
     __tablename__ = "message"
-    __table_args__ = (sa.Index(None, "customer_id", "created_at"),)
+    __table_args__ = (
+        sa.Index(None, "customer_id", "created_at"),
+        # A campaign run's passes over its deferred sends (a local-time birthday run defers
+        # most of its day's greetings): partial, so they stay small however large the outbox.
+        sa.Index("ix_message_deferred_key", "workflow_id", "idempotency_key",
+                 postgresql_where=_DEFERRED_ONLY, sqlite_where=_DEFERRED_ONLY),
+        sa.Index("ix_message_deferred_due", "workflow_id", "due_at",
+                 postgresql_where=_DEFERRED_ONLY, sqlite_where=_DEFERRED_ONLY),
+    )  # fmt: skip
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(sa.String(200), unique=True)
