@@ -26,7 +26,9 @@ from activities.journey_records import customer_record, evaluate, event_record
 from calendars import BusinessCalendar, unknown_years
 from calendars import store as calendar_store
 from store import audit
+from store import journey as journey_runs
 from store.audit import AuditEntry
+from store.base import utcnow
 from store.event import Event
 from store.session import session_scope
 from workflows import journey_types as jt
@@ -90,6 +92,14 @@ class JourneyActivities:
                 rule=rule.rule,
                 detail={"event_id": request.event_id, "plan_hash": rule.plan_hash},
             )
+            # The run index the event router reads: the router records it before starting,
+            # this records it whoever started the run (an older node, a lost row), so a
+            # running journey always gets the events it listens for.
+            journey_runs.record(session, [{
+                "workflow_id": request.workflow_id, "ruleset": rule.ruleset,
+                "journey": rule.rule, "customer_id": request.customer_id,
+                "started_at": utcnow(),
+            }])  # fmt: skip
             return jt.EnterResult(entered=True, occurred_at=event.occurred_at)
 
     @activity.defn(name=jt.EVALUATE.name)

@@ -4,12 +4,12 @@ Name, phone, email and birthday are personal data. Staff who serve the customer 
 (service desk, relationship managers, administrators) read them in full; everyone else sees
 them masked (`138****5678`, `张*`) or, for the birthday, not at all, so a marketing or
 compliance user can check a record without collecting contact details; every unmasked read is
-audited (`customer.viewed`), so who saw a customer's personal data can be answered. A consent
-change is a legal record: it keeps its source and evidence, a withdrawal is stored rather than
-deleted, and every change is written to the audit log with the acting user in the same
-transaction.
-Bulk import lives in `services.customer_import`; the input rules shared by every customer and
-event payload (`Input`, `CustomerId`, `UtcInstant`, `format_errors`) live here.
+audited (`customer.viewed`, once a day per reader and customer), so who saw a customer's
+personal data can be answered. A consent change is a legal record: it keeps its source and
+evidence, a withdrawal is stored rather than deleted, and every change is written to the audit
+log with the acting user in the same transaction. Bulk import lives in
+`services.customer_import`; the input rules shared by every customer and event payload
+(`Input`, `CustomerId`, `UtcInstant`, `format_errors`) live here.
 """
 
 from __future__ import annotations
@@ -138,12 +138,26 @@ def get_customer(session: Session, actor: Actor, customer_id: str) -> dict[str, 
         record["phone"] = customer.phone and mask_phone(customer.phone)
         record["email"] = customer.email and mask_email(customer.email)
         record["birthday"] = None
-    else:
-        # PIPL: who saw a customer's personal data in full, and when, is answerable later.
+    elif not _viewed_today(session, actor.name, customer_id):
+        # PIPL: who saw a customer's personal data in full is answerable later. Once a day per
+        # reader and customer: an agent on a call reopens the record many times, and every
+        # entry takes the audit chain's append lock.
         audit.append(session, actor=actor.name, action="customer.viewed",
                      subject_type="customer", subject_id=customer_id,
                      detail={"unmasked": ["name", "phone", "email", "birthday"]})  # fmt: skip
     return record
+
+
+def _viewed_today(session: Session, reader: str, customer_id: str) -> bool:
+    midnight = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+    entry = audit.AuditEntry
+    return session.scalar(
+        sa.select(sa.exists().where(
+            entry.subject_type == "customer", entry.subject_id == customer_id,
+            entry.action == "customer.viewed", entry.actor == reader,
+            entry.occurred_at >= midnight,
+        ))
+    )  # fmt: skip
 
 
 def _consent(consent: Consent) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from typing import Annotated, Any
 from anyio import from_thread
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import SQLAlchemyError
 from temporalio.service import RPCError
 
 from api.deps import SessionDep, require_roles, temporal_client
@@ -109,6 +110,9 @@ def _route(request: Request, keys: list[str]) -> dict[str, int] | None:
             f"the events are stored but were not routed ({exc}); resending the batch is safe"
         ) from None
     if done.gone:  # lazy cleanup of the run index: those runs have ended
-        with session_scope(app.state.session_factory) as session:
-            event_router.forget_ended(session, done)
+        try:
+            with session_scope(app.state.session_factory) as session:
+                event_router.forget_ended(session, done)
+        except SQLAlchemyError:  # housekeeping: the batch is routed; the next NOT_FOUND retries
+            log.warning("run index cleanup failed for %d ended runs", len(done.gone), exc_info=True)
     return done.counts()

@@ -154,3 +154,26 @@ async def test_a_start_and_a_listened_event_in_one_batch_both_arrive(
         result = await env.client.get_workflow_handle(wid, result_type=JourneyResult).result()
     assert (result.outcome, result.reason) == ("exited", "event card.transaction")
     assert indexed(sf) == [wid]
+
+
+async def test_a_run_started_without_its_row_indexes_itself_on_entry(
+    temporal_env, task_queue, session_factory, deliverer
+):
+    # An API node from before the index (or a lost row) starts the journey without recording
+    # it: the entry activity records it, so the run still gets the events it listens for.
+    env, sf = temporal_env, session_factory
+    activate(sf, RULES, "ix")
+    add_customer(sf, "C000073")
+    now = await env.get_current_time()
+    wid = journey_id("ix", "dormant", "C000073")
+    async with journey_worker(env.client, task_queue, sf, deliverer):
+        opened = store_event(sf, "account.opened", "C000073", now)
+        with session_factory() as session:
+            routing = event_router.plan_routes(session, [opened], now=now)
+        report = await event_router.deliver(env.client, routing, task_queue=task_queue)
+        assert report.started == 1
+        await poll(lambda: indexed(sf), lambda found: found == [wid])
+        paid = store_event(sf, "card.transaction", "C000073", now, amount=3)
+        assert (await route(env.client, sf, task_queue, paid, now=now)).signalled == 1
+        handle = env.client.get_workflow_handle(wid, result_type=JourneyResult)
+        assert (await handle.result()).outcome == "exited"
