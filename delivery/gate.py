@@ -166,32 +166,33 @@ class ContactGate:
             if count >= cap.limit:
                 reason = "frequency_cap" if cap.scope == "policy" else "rule_cap"
                 return Verdict(Decision.SUPPRESSED, reason, f"{cap.label} (has {count})")
+        tz = facts.timezone
         if self.local is not None:
-            verdict = self._local_time(facts)
+            tz = self.local.zone_of(tz)  # an unknown name is the campaign's zone, as in its SQL
+            verdict = self._local_time(facts, tz)
             if verdict is not None:
                 return verdict
         policy = self.policy
         if policy is not None and policy.quiet_start and policy.quiet_end:
-            due = quiet_until(self.now, facts.timezone, policy.quiet_start, policy.quiet_end)
+            due = quiet_until(self.now, tz, policy.quiet_start, policy.quiet_end)
             if due is not None:
-                detail = f"quiet {policy.quiet_start}-{policy.quiet_end} {facts.timezone}"
+                detail = f"quiet {policy.quiet_start}-{policy.quiet_end} {tz}"
                 return Verdict(Decision.DEFERRED, "quiet_hours", detail, due)
         return Verdict(Decision.SENT)
 
-    def _local_time(self, facts: Facts) -> Verdict | None:
+    def _local_time(self, facts: Facts, tz: str) -> Verdict | None:
         """Wait for the customer's slot; past their local date (a run paused overnight, a
         night-time schedule pushed past quiet hours) a birthday greeting is late: drop it."""
         assert self.local is not None
         # A due row keeps the slot it was given: a customer who moved zones since is not
         # deferred again to a slot on another date (and greeted twice).
         if not facts.waited:
-            slot = self.local.slot(facts.timezone)
+            slot = self.local.slot(tz)
             if slot > self.now:
-                detail = f"{self.local.at:%H:%M} {facts.timezone}"
-                return Verdict(Decision.DEFERRED, "local_time", detail, slot)
-        served = self.local.local_date(facts.timezone)
-        if self.now.astimezone(zone(facts.timezone)).date() > served:
-            return Verdict(Decision.SUPPRESSED, "local_date_passed", f"{served} {facts.timezone}")
+                return Verdict(Decision.DEFERRED, "local_time", f"{self.local.at:%H:%M} {tz}", slot)
+        served = self.local.local_date(tz)
+        if self.now.astimezone(zone(tz)).date() > served:
+            return Verdict(Decision.SUPPRESSED, "local_date_passed", f"{served} {tz}")
         return None
 
     def _consent(self, facts: Facts) -> Verdict | None:

@@ -47,6 +47,10 @@ class LocalRun:
         hours, minutes = (int(part) for part in at.split(":"))
         return cls(as_of.astimezone(ZoneInfo(home)).date(), time(hours, minutes), home)
 
+    def zone_of(self, zone: str | None) -> str:
+        """The zone a customer's sends count in: theirs, or the home zone for an unknown name."""
+        return _known(zone, self.home)
+
     def shift(self, zone: str | None) -> int:
         """Days from the home date to `zone`'s local date in this run (-1 to +2: a home at
         UTC-12 and a zone at UTC+14 are 26 hours apart)."""

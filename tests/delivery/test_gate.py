@@ -156,6 +156,16 @@ def test_a_local_time_send_keeps_its_slot_and_is_dropped_once_the_day_is_over():
     assert late.detail == "2026-06-01 America/New_York"
 
 
+def test_a_local_time_send_reads_an_unknown_zone_as_the_campaigns_for_quiet_hours_too():
+    # A London campaign at 15:00: a customer whose zone is not a known name is served as a
+    # London customer, so 15:00 London is not quiet (it is 23:00 in the bank's fallback zone).
+    fire = utc("2026-06-01T15:00+01:00")
+    local = LocalRun.of(fire, "15:00", "Europe/London")
+    g = ContactGate(channel="sms", category="marketing", policy=POLICY, caps=[], now=fire,
+                    local=local)  # fmt: skip
+    assert g.decide(facts(timezone="Asia/Tokio")).decision is Decision.SENT
+
+
 def test_caps_for_exempts_service_sends_from_marketing_policies():
     week = CapSpec(count=3, unit="messages", per="customer",
                    window=DurationSpec(amount=7, unit="day"))  # fmt: skip
