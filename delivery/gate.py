@@ -169,7 +169,7 @@ class ContactGate:
         tz = facts.timezone
         if self.local is not None:
             tz = self.local.zone_of(tz)  # an unknown name is the campaign's zone, as in its SQL
-            verdict = self._local_time(facts, tz)
+            verdict = self._local_time(self.local, facts, tz)
             if verdict is not None:
                 return verdict
         policy = self.policy
@@ -180,17 +180,16 @@ class ContactGate:
                 return Verdict(Decision.DEFERRED, "quiet_hours", detail, due)
         return Verdict(Decision.SENT)
 
-    def _local_time(self, facts: Facts, tz: str) -> Verdict | None:
+    def _local_time(self, local: LocalRun, facts: Facts, tz: str) -> Verdict | None:
         """Wait for the customer's slot; past their local date (a run paused overnight, a
         night-time schedule pushed past quiet hours) a birthday greeting is late: drop it."""
-        assert self.local is not None
         # A due row keeps the slot it was given: a customer who moved zones since is not
         # deferred again to a slot on another date (and greeted twice).
         if not facts.waited:
-            slot = self.local.slot(tz)
+            slot = local.slot(tz)
             if slot > self.now:
-                return Verdict(Decision.DEFERRED, "local_time", f"{self.local.at:%H:%M} {tz}", slot)
-        served = self.local.local_date(tz)
+                return Verdict(Decision.DEFERRED, "local_time", f"{local.at:%H:%M} {tz}", slot)
+        served = local.local_date(tz)
         if self.now.astimezone(zone(tz)).date() > served:
             return Verdict(Decision.SUPPRESSED, "local_date_passed", f"{served} {tz}")
         return None

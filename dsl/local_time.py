@@ -30,6 +30,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from dsl.plan import CampaignSpec
+
 DAY = timedelta(days=1)
 
 
@@ -40,6 +42,14 @@ class LocalRun:
     day: date
     at: time
     home: str
+
+    @classmethod
+    def of_campaign(cls, campaign: CampaignSpec, home: str, as_of: datetime) -> LocalRun | None:
+        """The run fired at `as_of` of a local-time campaign; None for any other campaign."""
+        schedule = campaign.schedule
+        if schedule is None or not schedule.local_time:
+            return None
+        return cls.of(as_of, schedule.at, home)
 
     @classmethod
     def of(cls, as_of: datetime, at: str, home: str) -> LocalRun:

@@ -28,11 +28,10 @@ def campaign_clause(campaign: CampaignSpec, timezone: str, as_of: datetime) -> s
 
     Raises ValueError or ZoneInfoNotFoundError for an audience or zone the SQL cannot express.
     """
-    schedule = campaign.schedule
-    if schedule is None or not schedule.local_time:
+    run = LocalRun.of_campaign(campaign, timezone, as_of)
+    if run is None:
         today = as_of.astimezone(ZoneInfo(timezone)).date()
         return to_clause(campaign.audience, customer_sql_schema(), now=as_of, today=today)
-    run = LocalRun.of(as_of, schedule.at, timezone)
     groups = run.zone_shifts()
     elsewhere = sorted(name for shift, names in groups.items() if shift != 0 for name in names)
     parts = []

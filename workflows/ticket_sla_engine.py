@@ -20,6 +20,7 @@ it in memory. Semantics (ServiceNow-style conditions over the ticket record):
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from workflows import ticket_sla_clock as clock
 from workflows import ticket_sla_rules as rules
@@ -36,12 +37,13 @@ from workflows.ticket_sla_types import (
 FIRST, NEXT = "first_response", "next_response"
 
 
+@dataclass
 class Legacy:
     """Behaviours of earlier engine versions, for replaying tickets started under them (the
     workflow sets these from `workflow.patched`; everything else runs the current rules)."""
 
-    named_employee = False  # the named employee was only kept from being assigned
-    late_start = False  # the action that started a late SLA did not meet first_response
+    named_employee: bool = False  # the named employee was only kept from being assigned
+    late_start: bool = False  # the action that started a late SLA did not meet first_response
 
 
 class SlaEngine(Ladder):
