@@ -133,11 +133,3 @@ EVENT_TYPES = (
 # Channels a message can go out on and the recipients of tasks/notifications.
 CHANNELS = ("sms", "email", "push")
 ENTITIES = ("customer", "consent", "ticket", "lead", "event")
-
-
-def with_custom_fields(custom: Mapping[str, Type]) -> dict[str, Field]:
-    """The builtin schema extended by a ruleset's `field` declarations."""
-    merged = dict(BUILTIN_FIELDS)
-    for path, type_ in custom.items():
-        merged[path] = Field(path, type_, nullable=True, custom=True)
-    return merged

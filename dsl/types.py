@@ -43,7 +43,3 @@ def comparable(left: Type, right: Type) -> bool:
     if left in dates and right in dates:
         return True
     return left == right
-
-
-def element_type(list_type: Type) -> Type | None:
-    return {Type.STRING_LIST: Type.STRING, Type.NUMBER_LIST: Type.NUMBER}.get(list_type)
