@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 
 from activities.campaign_audience import audience_query, deferred_rows, next_deferred_due
+from activities.journey import deferred_at
 from activities.tasks import TaskActivities
 from dsl.local_time import LocalRun
 from dsl.plan import SendStep, TaskStep
@@ -153,7 +154,7 @@ class CampaignActivities:
                     report = await asyncio.to_thread(self._send, audience, step, chunk, now)
                     counts = add_counts(counts, _report_counts(report))
                     for when in report.deferred.values():
-                        at = _utc(when)
+                        at = deferred_at(when)
                         due = at if due is None else min(due, at)
                 elif isinstance(step, TaskStep):
                     opened = await self.tasks.open_tasks(
@@ -183,16 +184,8 @@ class CampaignActivities:
             policy=audience.campaign.policy,
             caps=list(audience.campaign.caps),
             now=now,
-            local=local_run(audience),
+            local=LocalRun.of_campaign(audience.campaign, audience.timezone, audience.as_of),
         )
-
-
-def local_run(audience: AudienceRequest) -> LocalRun | None:
-    """The local-time run a birthday-style campaign's sends wait for; None for the others."""
-    schedule = audience.campaign.schedule
-    if schedule is None or not schedule.local_time:
-        return None
-    return LocalRun.of(audience.as_of, schedule.at, audience.timezone)
 
 
 def _report_counts(report: Any) -> dict[str, int]:
@@ -203,11 +196,6 @@ def _report_counts(report: Any) -> dict[str, int]:
         "duplicates": report.duplicates,
         "deferred": len(report.deferred),
     }
-
-
-def _utc(iso: str) -> datetime:
-    at = datetime.fromisoformat(iso)
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def _chunks(ids: Sequence[str], size: int) -> list[Sequence[str]]:

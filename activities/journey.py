@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -144,7 +144,7 @@ class JourneyActivities:
             suppressed=report.suppressed,
             failed=report.failed,
             duplicates=report.duplicates,
-            deferred_until=_utc(deferred) if deferred else None,
+            deferred_until=deferred_at(deferred) if deferred else None,
         )
 
 
@@ -171,8 +171,7 @@ def _event(session: Session, event_id: int) -> Event:
     return event
 
 
-def _utc(iso: str) -> datetime:
-    from datetime import UTC
-
+def deferred_at(iso: str) -> datetime:
+    """A Deliverer report's deferred-until time (ISO text) as an aware datetime, naive as UTC."""
     at = datetime.fromisoformat(iso)
     return at if at.tzinfo is not None else at.replace(tzinfo=UTC)

@@ -26,6 +26,7 @@ from runtime.contracts import RuleRef, idempotency_key
 from store import audit
 from store.customer import Customer
 from store.work import Task
+from workflows.task_types import NotifyRequest, OpenTasksRequest
 
 LIVE = ("open", "escalated", "overdue")
 UNASSIGNED = "unassigned"  # a customer without a relationship manager: the console's pool
@@ -91,11 +92,8 @@ def row(
 
 def open_rows(
     session: Session,
-    rule: RuleRef,
+    batch: OpenTasksRequest | NotifyRequest,
     *,
-    root_run_id: str,
-    step: str,
-    customer_ids: Iterable[str],
     kind: str,
     title: str,
     recipient: Recipient,
@@ -103,9 +101,10 @@ def open_rows(
     action: str,
     actor: str,
 ) -> list[Task]:
-    """One row per existing customer under its idempotency key; new ones audited as `action`."""
-    people = customers(session, customer_ids)
-    keys = {cid: idempotency_key(root_run_id, step, cid) for cid in people}
+    """One row per existing customer of the batch, keyed by its step; new ones audited."""
+    rule, root_run_id = batch.rule, batch.root_run_id
+    people = customers(session, batch.customer_ids)
+    keys = {cid: idempotency_key(root_run_id, batch.step.step, cid) for cid in people}
     new = insert(
         session,
         [

@@ -83,10 +83,7 @@ class TaskActivities:
             due = calendar.add(request.now, step.due, tz=request.timezone)
             found = rows.open_rows(
                 session,
-                request.rule,
-                root_run_id=request.root_run_id,
-                step=step.step,
-                customer_ids=request.customer_ids,
+                request,
                 kind=step.task,
                 title=step.note or step.task,
                 recipient=step.assignee,
@@ -103,10 +100,7 @@ class TaskActivities:
         with session_scope(self.session_factory) as session:
             found = rows.open_rows(
                 session,
-                request.rule,
-                root_run_id=request.root_run_id,
-                step=step.step,
-                customer_ids=request.customer_ids,
+                request,
                 kind=tt.TASK_KIND_NOTICE,
                 title=step.template or request.rule.rule,
                 recipient=step.recipient,
