@@ -39,19 +39,8 @@ def set_week(session: Session, name: str, days: Mapping[str, Any], *, actor: str
             clean[day] = list(check_hours(value))
         else:
             clean[day] = value
-    row = session.get(CalendarWeek, name)
-    if row is None:
-        row = CalendarWeek(calendar=name, days=clean, updated_by=actor)
-        session.add(row)
-    row.days, row.updated_by, row.updated_at = clean, actor, utcnow()
-    audit.append(
-        session,
-        actor=actor,
-        action="calendar.week_set",
-        subject_type="calendar",
-        subject_id=name,
-        detail={"days": clean},
-    )
+    values = {"days": clean}
+    _save(session, CalendarWeek, "calendar", name, values, actor=actor, action="calendar.week_set")
     return {**DEFAULT_WEEK, **clean}
 
 
@@ -78,16 +67,37 @@ def set_branch_timezone(session: Session, branch: str, timezone: str, *, actor: 
         ZoneInfo(timezone)
     except (KeyError, ValueError, OSError):  # unknown, malformed, a folder of zones
         raise CalendarDataError(f"unknown time zone {timezone!r}") from None
-    row = session.get(BranchTimezone, branch)
+    values = {"timezone": timezone}
+    _save(
+        session, BranchTimezone, "branch", branch, values, actor=actor,
+        action="calendar.branch_timezone_set",
+    )  # fmt: skip
+
+
+def _save(
+    session: Session,
+    model: type[CalendarWeek | BranchTimezone],
+    key: str,
+    ident: str,
+    values: dict[str, Any],
+    *,
+    actor: str,
+    action: str,
+) -> None:
+    """Create or update the row `key=ident` with `values`, stamped and audited."""
+    # The key column names the audit subject: a calendar's week, a branch's zone.
+    row = session.get(model, ident)
     if row is None:
-        row = BranchTimezone(branch=branch, timezone=timezone, updated_by=actor)
+        row = model(**{key: ident}, **values, updated_by=actor)
         session.add(row)
-    row.timezone, row.updated_by, row.updated_at = timezone, actor, utcnow()
+    for name, value in values.items():
+        setattr(row, name, value)
+    row.updated_by, row.updated_at = actor, utcnow()
     audit.append(
         session,
         actor=actor,
-        action="calendar.branch_timezone_set",
-        subject_type="branch",
-        subject_id=branch,
-        detail={"timezone": timezone},
+        action=action,
+        subject_type=key,
+        subject_id=ident,
+        detail=values,
     )
