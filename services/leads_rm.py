@@ -35,11 +35,6 @@ def put_rm(
     return profile
 
 
-def profile_of(session: Session, user_name: str) -> RmProfile | None:
-    """The profile of `user_name`, if they have one."""
-    return session.get(RmProfile, user_name)
-
-
 # user -> (team, region, manager): the teams the shipped corporate_leads rules assign within.
 DEMO_PROFILES = {
     "rm.liu": ("corporate-rm", "EAST", None),
