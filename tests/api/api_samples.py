@@ -3,6 +3,8 @@ can import it by its unique name)."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from store.user import Role
@@ -44,20 +46,38 @@ def release(
     author: str = "mia",
     approver: str = "cora",
     until: str = "active",
+    ruleset: str = "demo",
 ) -> int:
-    """Take a new version of `demo` through the lifecycle up to `until`; its number."""
+    """Take a new version of `ruleset` through the lifecycle up to `until`; its number."""
+    base = f"/v1/rulesets/{ruleset}/versions"
     steps = [
         ("submit", author, None),
         ("approve", approver, {"comment": "ok"}),
         ("activate", "ada", None),
     ]
-    created = client.post(BASE, json={"source": source}, headers=auth(author))
+    created = client.post(base, json={"source": source}, headers=auth(author))
     assert created.status_code == 201, created.text
     number = created.json()["version"]
     for step, who, body in steps:
         if created.json()["status"] == until:
             break
-        created = client.post(f"{BASE}/{number}/{step}", json=body, headers=auth(who))
+        created = client.post(f"{base}/{number}/{step}", json=body, headers=auth(who))
         assert created.status_code == 200, created.text
     assert created.json()["status"] == until
     return number
+
+
+def poll(
+    fetch: Callable[[], dict],
+    until: Callable[[dict], bool],
+    timeout: float = 30,
+    interval: float = 0.1,
+) -> dict:
+    """`fetch()` until `until(result)` holds; fails with the last result at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = fetch()
+        if until(result):
+            return result
+        assert time.monotonic() < deadline, result
+        time.sleep(interval)

@@ -10,7 +10,6 @@ run cleanly, trigger fires the schedule; and without Temporal the API degrades, 
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -18,6 +17,7 @@ from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
+from api_samples import poll, release
 from fastapi.testclient import TestClient
 
 from activities.campaign import CampaignActivities
@@ -79,12 +79,7 @@ def shop(client: TestClient, auth, name: str, api_db_url: str) -> TestClient:
     engine = make_engine(api_db_url)
     demo.seed_customers(make_session_factory(engine), 60, seed=3, today=date(2025, 6, 1))
     engine.dispose()
-    base = f"/v1/rulesets/{name}/versions"
-    created = client.post(base, json={"source": SHOP.format(name=name)}, headers=auth("mia"))
-    number = created.json()["version"]
-    for step, who in (("submit", "mia"), ("approve", "cora"), ("activate", "ada")):
-        response = client.post(f"{base}/{number}/{step}", json={}, headers=auth(who))
-        assert response.status_code == 200, response.text
+    release(client, auth, SHOP.format(name=name), ruleset=name)
     return client
 
 
@@ -102,17 +97,6 @@ def worker(serve, settings: Settings) -> Callable[[], AbstractContextManager[Non
         return CampaignActivities(factory, deliverer, settings).activities()
 
     return lambda: serve([CampaignRunWorkflow], activities)
-
-
-def poll(fetch: Callable[[], dict], until: Callable[[dict], bool], timeout: float = 30) -> dict:
-    """`fetch()` until `until(result)` holds; fails with the last result at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = fetch()
-        if until(result):
-            return result
-        assert time.monotonic() < deadline, result
-        time.sleep(0.2)
 
 
 def _get(client, auth, url, who="mia") -> dict:

@@ -13,12 +13,11 @@ create keeps the lead and answers 503.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
 import pytest
-from api_samples import REPO
+from api_samples import REPO, poll, release
 from fastapi.testclient import TestClient
 
 from activities.leads import LeadActivities
@@ -67,10 +66,7 @@ def rm_keys(api_db_url: str) -> dict[str, str]:
 @pytest.fixture
 def desk(client: TestClient, auth, rm_keys, serve) -> Iterator[Callable]:
     """Released rules, a running worker, and `call(method, path, who, body)` -> response."""
-    base = "/v1/rulesets/corporate_leads/versions"
-    number = client.post(base, json={"source": RULES}, headers=auth("mia")).json()["version"]
-    for step, who in (("submit", "mia"), ("approve", "cora"), ("activate", "ada")):
-        assert client.post(f"{base}/{number}/{step}", json={}, headers=auth(who)).is_success
+    release(client, auth, RULES, ruleset="corporate_leads")
 
     def call(method: str, path: str, who: str, body: dict | None = None):
         key = rm_keys.get(who)
@@ -95,13 +91,11 @@ def lead(lead_id: str, **fields) -> dict:
 
 def assigned(call, lead_id: str, who: str = "ada") -> dict:
     """The lead's detail once its workflow assigned it (polled with a deadline)."""
-    deadline = time.monotonic() + 20
-    while True:
-        detail = call("GET", f"{BASE}/{lead_id}", who).json()
-        if detail.get("owner") and detail["clock"]["live"]:
-            return detail
-        assert time.monotonic() < deadline, detail
-        time.sleep(0.1)
+    return poll(
+        lambda: call("GET", f"{BASE}/{lead_id}", who).json(),
+        lambda detail: bool(detail.get("owner") and detail["clock"]["live"]),
+        timeout=20,
+    )
 
 
 def test_a_new_lead_is_assigned_with_a_live_clock(desk):
@@ -227,10 +221,7 @@ def test_an_administrator_disqualifies_a_pool_lead_as_invalid(desk):
 def test_without_temporal_a_create_keeps_the_lead_and_answers_503(
     client, auth, api_db_url, settings
 ):
-    base = "/v1/rulesets/corporate_leads/versions"
-    number = client.post(base, json={"source": RULES}, headers=auth("mia")).json()["version"]
-    for step, who in (("submit", "mia"), ("approve", "cora"), ("activate", "ada")):
-        client.post(f"{base}/{number}/{step}", json={}, headers=auth(who))
+    release(client, auth, RULES, ruleset="corporate_leads")
     offline = settings.model_copy(
         update={"temporal": settings.temporal.model_copy(update={"enabled": False})}
     )

@@ -9,13 +9,13 @@ and without Temporal the API degrades (503 for the step that needs it), never 50
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from api_samples import poll, release
 from fastapi.testclient import TestClient
 
 from activities.tickets import TicketActivities
@@ -58,23 +58,9 @@ def settings(temporal_settings: Settings) -> Settings:
 @pytest.fixture
 def desk(client: TestClient, auth, serve) -> Iterator[TestClient]:
     """The service ruleset released through the API, and a worker serving the task queue."""
-    base = "/v1/rulesets/service_api/versions"
-    number = client.post(base, json={"source": SERVICE}, headers=auth("mia")).json()["version"]
-    for step, who in (("submit", "mia"), ("approve", "cora"), ("activate", "ada")):
-        response = client.post(f"{base}/{number}/{step}", json={}, headers=auth(who))
-        assert response.status_code == 200, response.text
+    release(client, auth, SERVICE, ruleset="service_api")
     with serve([TicketSLAWorkflow], lambda factory: TicketActivities(factory).activities()):
         yield client
-
-
-def poll(fetch: Callable[[], dict], until: Callable[[dict], bool], timeout: float = 30) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = fetch()
-        if until(result):
-            return result
-        assert time.monotonic() < deadline, result
-        time.sleep(0.1)
 
 
 def ticket_id() -> str:
@@ -277,10 +263,7 @@ def test_a_calendar_edit_reaches_running_tickets(desk, auth) -> None:
 
 def test_without_temporal_the_api_degrades(client, auth, settings: Settings) -> None:
     """No worker and no server at this address: 503 where Temporal is needed, never 500."""
-    base = "/v1/rulesets/service_api/versions"
-    number = client.post(base, json={"source": SERVICE}, headers=auth("mia")).json()["version"]
-    for step, who in (("submit", "mia"), ("approve", "cora"), ("activate", "ada")):
-        client.post(f"{base}/{number}/{step}", json={}, headers=auth(who))
+    release(client, auth, SERVICE, ruleset="service_api")
     client.app.state.temporal.settings = settings.temporal.model_copy(update={"enabled": False})
     tid = ticket_id()
     body = {"id": tid, "category": "complaint", "team": "desk", "subject": "s"}

@@ -22,13 +22,14 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import Worker
 
 from activities.journey import JourneyActivities
 from activities.tasks import TaskActivities
 from calendars import BusinessCalendar
 from dsl.plan_ops import Plan
+from runtime.contracts import journey_id
 from services.event_router import RouteReport, route_events
 from store.customer import Consent, Customer, Holding
 from store.event import Event
@@ -36,6 +37,7 @@ from store.session import session_scope
 from tests.workflows import registry_support
 from tests.workflows.replay_support import keep_history as keep_history
 from workflows.journey import JourneyWorkflow
+from workflows.journey_types import JourneyResult, JourneyState
 from workflows.task_followup import TaskFollowUpWorkflow
 
 T = TypeVar("T")
@@ -162,6 +164,20 @@ async def poll(
             assert until(result), f"still {result!r} after {timeout}s"
             return result
         await asyncio.sleep(0.05)
+
+
+def journey_handle(
+    client: Client, ruleset: str, rule: str, cid: str
+) -> WorkflowHandle[Any, JourneyResult]:
+    """The handle of `cid`'s run of journey `ruleset`.`rule`, typed for its result."""
+    return client.get_workflow_handle(journey_id(ruleset, rule, cid), result_type=JourneyResult)
+
+
+async def journey_state(
+    handle: WorkflowHandle[Any, JourneyResult], until: Callable[[JourneyState], bool]
+) -> JourneyState:
+    """The run's queried state once `until(state)` holds (polled with a deadline)."""
+    return await poll(lambda: handle.query("state", result_type=JourneyState), until)
 
 
 def rows(factory: sessionmaker[Session], query: sa.Select) -> list[Any]:

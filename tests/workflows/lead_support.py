@@ -10,7 +10,6 @@ replays (`pytest tests/workflows --update-goldens`).
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -23,7 +22,6 @@ import pytest_asyncio
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client, WorkflowHandle
-from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -39,7 +37,7 @@ from store.user import Role
 from store.work import Lead, Task
 from tests.workflows import registry_support
 from tests.workflows.replay_support import keep_history as keep_history
-from tests.workflows.temporal_support import time_skipping
+from tests.workflows.temporal_support import terminate_if_running, time_skipping
 from workflows.lead_followup import LeadFollowUpWorkflow
 
 REPO = Path(__file__).resolve().parents[2]
@@ -133,8 +131,7 @@ async def lead_worker(
             with session_scope(factory) as session:
                 ids = session.scalars(sa.select(Lead.id)).all()
             for lead_id in ids:
-                with contextlib.suppress(RPCError):  # already closed
-                    await client.get_workflow_handle(lead_workflow_id(lead_id)).terminate()
+                await terminate_if_running(client.get_workflow_handle(lead_workflow_id(lead_id)))
 
 
 def ledger(factory: sessionmaker[Session], lead_id: str) -> list[tuple[str, str | None, datetime]]:

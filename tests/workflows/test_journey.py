@@ -27,6 +27,8 @@ from tests.workflows.journey_support import (
     activate,
     add_customer,
     add_holding,
+    journey_handle,
+    journey_state,
     journey_worker,
     keep_history,
     poll,
@@ -120,12 +122,8 @@ async def test_a_journey_exits_at_once_on_its_exit_event_mid_wait(
         report = await route(env.client, sf, task_queue, opened, elsewhere, now=now)
         # Only the matching trigger reached Temporal; the web opening matched no `where`.
         assert (report.started, report.signalled, report.not_running) == (1, 0, 0)
-        handle = env.client.get_workflow_handle(
-            journey_id("jt", "closing", "C000001"), result_type=JourneyResult
-        )
-        await poll(
-            lambda: handle.query("state", result_type=JourneyState), lambda s: s.status == "running"
-        )
+        handle = journey_handle(env.client, "jt", "closing", "C000001")
+        await journey_state(handle, lambda s: s.status == "running")
 
         await env.sleep(timedelta(days=1))
         closed = store_event(sf, "account.closed", "C000001", now + timedelta(days=1))
@@ -161,16 +159,10 @@ async def test_wait_for_event_takes_its_timeout_path_or_its_event_and_if_branche
         ]
         assert (await route(env.client, sf, task_queue, *starts, now=now)).started == 2
         handles = [
-            env.client.get_workflow_handle(
-                journey_id("jt", "login_nudge", c), result_type=JourneyResult
-            )
-            for c in ("C000011", "C000012")
+            journey_handle(env.client, "jt", "login_nudge", c) for c in ("C000011", "C000012")
         ]
         for handle in handles:
-            await poll(
-                lambda h=handle: h.query("state", result_type=JourneyState),
-                lambda s: s.waiting_for == "app.login",
-            )
+            await journey_state(handle, lambda s: s.waiting_for == "app.login")
 
         await env.sleep(timedelta(days=1))
         later = now + timedelta(days=1)
@@ -209,9 +201,7 @@ async def test_a_yearly_journey_continues_as_new_each_year_until_it_exits(
             merchant_category="insurance",
         )
         assert (await route(env.client, sf, task_queue, paid, now=t0)).started == 1
-        handle = env.client.get_workflow_handle(
-            journey_id("jt", "renewal", "C000021"), result_type=JourneyResult
-        )
+        handle = journey_handle(env.client, "jt", "renewal", "C000021")
         first_run = (await handle.describe()).run_id
 
         await env.sleep(timedelta(days=351))
@@ -247,10 +237,7 @@ async def test_exit_conditions_are_checked_when_an_event_arrives(
             for c in ("C000041", "C000042")
         ]
         assert (await route(env.client, sf, task_queue, *starts, now=now)).started == 2
-        handles = [
-            env.client.get_workflow_handle(journey_id("jt", "invite", c), result_type=JourneyResult)
-            for c in ("C000041", "C000042")
-        ]
+        handles = [journey_handle(env.client, "jt", "invite", c) for c in ("C000041", "C000042")]
         # C000041 takes a mortgage (the core sync adds the holding), then files an internal
         # complaint: the event's own exit does not match, but `exit when` now holds.
         add_holding(sf, "C000041", "mortgage")
@@ -277,12 +264,8 @@ async def test_reentry_after_holds_the_run_so_a_new_trigger_does_not_start_it_ag
     async with journey_worker(env.client, task_queue, sf, deliverer):
         first = store_event(sf, "loan.applied", "C000031", now)
         assert (await route(env.client, sf, task_queue, first, now=now)).started == 1
-        handle = env.client.get_workflow_handle(
-            journey_id("jt", "cooling_off", "C000031"), result_type=JourneyResult
-        )
-        await poll(
-            lambda: handle.query("state", result_type=JourneyState), lambda s: s.status == "holding"
-        )
+        handle = journey_handle(env.client, "jt", "cooling_off", "C000031")
+        await journey_state(handle, lambda s: s.status == "holding")
         await env.sleep(timedelta(days=10))
         again = store_event(sf, "loan.applied", "C000031", now + timedelta(days=10))
         await route(env.client, sf, task_queue, again, now=now)  # reaches the holding run
@@ -366,9 +349,7 @@ async def test_post_events_stores_routes_and_the_journey_runs(
             "refused": 0,
             "skipped": 0,
         }
-        handle = env.client.get_workflow_handle(
-            journey_id("jt", "once", "C000061"), result_type=JourneyResult
-        )
+        handle = journey_handle(env.client, "jt", "once", "C000061")
         assert (await handle.result()).outcome == "completed"
         # Resending the batch is safe: the journey may not run again (`reentry never`).
         again = await client.post("/v1/events", json={"events": [event]}, headers=headers)

@@ -30,13 +30,15 @@ from store.journey import JourneyRun
 from tests.workflows.journey_support import (
     activate,
     add_customer,
+    journey_handle,
+    journey_state,
     journey_worker,
     poll,
     route,
     rows,
     store_event,
 )
-from workflows.journey_types import JourneyResult, JourneyState
+from workflows.journey_types import JourneyResult
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -106,10 +108,8 @@ async def test_listened_events_reach_only_runs_the_router_started(
         opened = store_event(sf, "account.opened", "C000071", now)
         assert (await route(client, sf, task_queue, opened, now=now)).started == 1
         assert indexed(sf) == [wid] and calls == {"start": 1}
-        handle = env.client.get_workflow_handle(wid, result_type=JourneyResult)
-        await poll(
-            lambda: handle.query("state", result_type=JourneyState), lambda s: s.status == "running"
-        )
+        handle = journey_handle(env.client, "ix", "dormant", "C000071")
+        await journey_state(handle, lambda s: s.status == "running")
 
         # The customer's journey runs: the transaction is signalled and ends it at once.
         await env.sleep(timedelta(days=1))

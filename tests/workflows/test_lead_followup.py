@@ -10,10 +10,11 @@ the ownership window returns a lead on time; state survives continue-as-new.
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
@@ -70,6 +71,21 @@ async def now_of(env: WorkflowEnvironment) -> datetime:
     return (await env.get_current_time()).replace(microsecond=0)
 
 
+async def hotline(
+    lead_env,
+    task_queue: str,
+    factory,
+    lead_id: str,
+    at: datetime,
+    *,
+    actions_per_run: int | None = None,
+    **fields: Any,
+) -> WorkflowHandle:
+    """Open corporate lead `lead_id` from the hotline (rule `hotline` of `HOURLY`) at `at`."""
+    lead = corporate(lead_id, source="hotline", **fields)
+    return await open_lead(lead_env.client, factory, task_queue, lead, at, actions_per_run)
+
+
 async def test_unworked_lead_walks_the_whole_ladder_into_the_pool_on_time(
     lead_env, task_queue, session_factory, update_goldens
 ):
@@ -77,9 +93,7 @@ async def test_unworked_lead_walks_the_whole_ladder_into_the_pool_on_time(
     team(session_factory, "desk-rm", {"amy": None, "bob": None}, manager="meg")
     t0 = await now_of(lead_env)
     async with lead_worker(lead_env.client, task_queue, session_factory):
-        handle = await open_lead(
-            lead_env.client, session_factory, task_queue, corporate("H1", source="hotline"), t0
-        )
+        handle = await hotline(lead_env, task_queue, session_factory, "H1", t0)
         await lead_env.sleep(6 * H + timedelta(minutes=30))
         live = await view(handle)
         assert live.state.owner == "amy"
@@ -183,9 +197,7 @@ async def test_contact_restarts_the_cadence_and_a_missed_follow_up_walks_the_lad
     team(session_factory, "desk-rm", {"amy": None, "bob": None}, manager="meg")
     t0 = await now_of(lead_env)
     async with lead_worker(lead_env.client, task_queue, session_factory):
-        handle = await open_lead(
-            lead_env.client, session_factory, task_queue, corporate("H2", source="hotline"), t0
-        )
+        handle = await hotline(lead_env, task_queue, session_factory, "H2", t0)
         await lead_env.sleep(H)
         with pytest.raises(WorkflowUpdateFailedError) as refused:
             await handle.execute_update("contact", rm("bob"), result_type=LeadState)
@@ -215,12 +227,8 @@ async def test_convert_and_disqualify_end_the_follow_up(
     team(session_factory, "desk-rm", {"amy": None, "bob": None})
     t0 = await now_of(lead_env)
     async with lead_worker(lead_env.client, task_queue, session_factory):
-        won = await open_lead(
-            lead_env.client, session_factory, task_queue, corporate("W1", source="hotline"), t0
-        )
-        lost = await open_lead(
-            lead_env.client, session_factory, task_queue, corporate("W2", source="hotline"), t0
-        )
+        won = await hotline(lead_env, task_queue, session_factory, "W1", t0)
+        lost = await hotline(lead_env, task_queue, session_factory, "W2", t0)
         await lead_env.sleep(H)
         await won.execute_update("convert", rm("amy"), result_type=LeadState)
         admin = rm("ada", "admin", outcome="invalid", reason="duplicate")
@@ -246,9 +254,7 @@ async def test_claim_inside_the_cooldown_is_refused_naming_its_end(
     team(session_factory, "desk-rm", {"amy": None, "bob": None})
     t0 = await now_of(lead_env)
     async with lead_worker(lead_env.client, task_queue, session_factory):
-        handle = await open_lead(
-            lead_env.client, session_factory, task_queue, corporate("P1", source="hotline"), t0
-        )
+        handle = await hotline(lead_env, task_queue, session_factory, "P1", t0)
         await lead_env.sleep(H)
         released = await handle.execute_update("release", rm("amy"), result_type=LeadState)
         assert (released.stage, released.previous_owner) == ("pool", "amy")
@@ -280,19 +286,9 @@ async def test_ownership_window_and_release_date_return_leads_on_time(
     today = t0.astimezone(tz).date()
     release = datetime.combine(today + timedelta(days=1), time(0), tzinfo=tz)
     async with lead_worker(lead_env.client, task_queue, session_factory):
-        kept = await open_lead(
-            lead_env.client,
-            session_factory,
-            task_queue,
-            corporate("K1", source="hotline", customer_level=3),
-            t0,
-        )
-        ending = await open_lead(
-            lead_env.client,
-            session_factory,
-            task_queue,
-            corporate("K2", source="hotline", contract_end_on=today),
-            t0,
+        kept = await hotline(lead_env, task_queue, session_factory, "K1", t0, customer_level=3)
+        ending = await hotline(
+            lead_env, task_queue, session_factory, "K2", t0, contract_end_on=today
         )
         await lead_env.sleep(H / 2)
         for handle in (kept, ending):
@@ -310,14 +306,7 @@ async def test_state_survives_continue_as_new(
     team(session_factory, "desk-rm", {"amy": None, "bob": None}, manager="meg")
     t0 = await now_of(lead_env)
     async with lead_worker(lead_env.client, task_queue, session_factory):
-        handle = await open_lead(
-            lead_env.client,
-            session_factory,
-            task_queue,
-            corporate("N1", source="hotline"),
-            t0,
-            actions_per_run=2,
-        )
+        handle = await hotline(lead_env, task_queue, session_factory, "N1", t0, actions_per_run=2)
         first_run = (await handle.describe()).run_id
         await lead_env.sleep(15 * H)
         live = await view(handle)

@@ -129,6 +129,13 @@ def dormant(sf, cid: str, now: datetime) -> None:
     add_customer(sf, cid, last_transaction_at=now - timedelta(days=120))
 
 
+async def dormant_week(env, sf, cid: str) -> tuple[datetime, BusinessCalendar]:
+    """A dormant `cid` as of the next Monday 10:00, and CN for that week (`cn_for_week`)."""
+    monday = await monday_ten(env)
+    dormant(sf, cid, monday)
+    return monday, cn_for_week(monday.astimezone(SH).date())
+
+
 async def state(handle) -> TaskState:
     return await handle.query("state", result_type=TaskState)
 
@@ -137,9 +144,7 @@ async def test_the_callback_escalates_exactly_when_overdue_on_the_cn_calendar(
     temporal_env, task_queue, session_factory, update_goldens
 ):
     env, sf = temporal_env, session_factory
-    monday = await monday_ten(env)
-    calendar = cn_for_week(monday.astimezone(SH).date())
-    dormant(sf, "C000101", monday)
+    monday, calendar = await dormant_week(env, sf, "C000101")
     async with journey_worker(env.client, task_queue, sf, None, calendars={"CN": calendar}):
         task_id, handle = await open_callback(env, sf, task_queue, calendar, "C000101", monday)
         due = task_row(sf, task_id).due_at.astimezone(SH)
@@ -167,9 +172,7 @@ async def test_a_new_transaction_withdraws_the_callback_at_once_before_its_deadl
     temporal_env, task_queue, session_factory, update_goldens
 ):
     env, sf = temporal_env, session_factory
-    monday = await monday_ten(env)
-    calendar = cn_for_week(monday.astimezone(SH).date())
-    dormant(sf, "C000102", monday)
+    monday, calendar = await dormant_week(env, sf, "C000102")
     async with journey_worker(env.client, task_queue, sf, None, calendars={"CN": calendar}):
         task_id, handle = await open_callback(env, sf, task_queue, calendar, "C000102", monday)
         await env.sleep(timedelta(days=1))
@@ -196,9 +199,7 @@ async def test_a_new_transaction_withdraws_an_escalated_callback_and_its_escalat
     temporal_env, task_queue, session_factory, update_goldens
 ):
     env, sf = temporal_env, session_factory
-    monday = await monday_ten(env)
-    calendar = cn_for_week(monday.astimezone(SH).date())
-    dormant(sf, "C000103", monday)
+    monday, calendar = await dormant_week(env, sf, "C000103")
     async with journey_worker(env.client, task_queue, sf, None, calendars={"CN": calendar}):
         task_id, handle = await open_callback(env, sf, task_queue, calendar, "C000103", monday)
         await env.sleep(timedelta(days=6))
@@ -216,9 +217,7 @@ async def test_the_assignee_completes_the_callback_through_the_api_and_its_clock
     temporal_env, task_queue, session_factory, migrated_sqlite_url, update_goldens
 ):
     env, sf = temporal_env, session_factory
-    monday = await monday_ten(env)
-    calendar = cn_for_week(monday.astimezone(SH).date())
-    dormant(sf, "C000104", monday)
+    monday, calendar = await dormant_week(env, sf, "C000104")
     with session_scope(sf) as session:
         _, key = create_user(session, "sal", Role.SALES)
     settings = Settings(database={"url": migrated_sqlite_url}, temporal={"task_queue": task_queue})

@@ -10,7 +10,6 @@ holiday shape placed after the present, asserting timestamps computed from that 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import time
 
@@ -33,6 +32,7 @@ from ticket_support import (
 
 from store.service_desk import TicketClock, TicketEscalation, TicketExtension
 from store.work import Task, Ticket
+from tests.workflows.temporal_support import terminate_if_running
 from workflows import ticket_sla_clock as clock
 from workflows.ticket_sla_types import SlaState, TicketAction
 
@@ -95,8 +95,7 @@ class Desk:
 
     async def close(self) -> None:
         for handle in self.handles:  # leave no timers on the shared server (conftest quirk)
-            with contextlib.suppress(Exception):  # it may have ended already
-                await handle.terminate("test over")
+            await terminate_if_running(handle)
 
 
 @pytest_asyncio.fixture(loop_scope="session")

@@ -24,6 +24,7 @@ from ticket_support import TZ, cn_calendar, fields, insert_ticket, rule, ticket_
 import dsl
 from calendars import get_calendar, parse_hours
 from store.service_desk import TicketEscalation
+from tests.workflows.temporal_support import terminate_if_running
 from workflows.ticket_sla_engine import SlaEngine
 from workflows.ticket_sla_types import SlaState, TicketAction, TicketSLAInput
 
@@ -231,7 +232,7 @@ async def test_random_sample_through_the_workflow(temporal_env, task_queue, sess
                 state = await handle.query("sla_state", end, result_type=SlaState)
                 await _check_sample(session_factory, key, now, effective[key], state, end)
         finally:
-            await asyncio.gather(*(h.terminate() for h in handles.values()), return_exceptions=True)
+            await asyncio.gather(*(terminate_if_running(h) for h in handles.values()))
 
 
 async def _check_sample(factory, key, start, actions, state: SlaState, end) -> None:
